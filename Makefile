@@ -1,0 +1,92 @@
+# alicloud — development Makefile. `make demo` and `make test` are the whole set-up on a fresh
+# Debian machine. (luarocks builds the module from the rockspec without this file.)
+
+LUA         ?= lua5.4
+BUSTED      ?= /usr/bin/busted
+PYTHON      ?= python3
+CC          ?= gcc
+VERSION     := 0.1.0
+LUA_INC     ?= /usr/include/lua5.4
+
+CORE_SRC    := $(wildcard csrc/core/*.c)
+BIND_SRC    := $(wildcard csrc/lua/*.c)
+SRC         := $(CORE_SRC) $(BIND_SRC)
+HDR         := $(wildcard csrc/core/*.h csrc/lua/*.h)
+
+WARN        := -std=c11 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
+DEFS        := -D_GNU_SOURCE -DALICLOUD_VERSION='"$(VERSION)"'
+INCS        := -Icsrc/core -Icsrc/lua -I$(LUA_INC)
+LIBS        := -lcurl -lssl -lcrypto -lpthread -lm
+OPT         ?= -O2 -g
+
+# Debian packages: what `make deps` installs when missing.
+DEB_PKGS    := gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev \
+               lua-cjson lua-busted lua-check lua-socket python3 valgrind luarocks
+
+# Specs run against the build tree, never an installed copy.
+SPEC_ENV     = LUA_PATH_5_4='./lua/?.lua;./lua/?/init.lua;./?.lua;;' \
+               LUA_CPATH_5_4='./$(1)/?.so;;' ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
+SPECS       ?= spec
+CORE_SPECS  := spec/async_spec.lua spec/pool_spec.lua spec/lifetime_spec.lua
+
+.PHONY: all deps test lint demo asan tsan valgrind bench catalogue rock clean
+
+all: build/alicloud/core.so
+
+build/alicloud/core.so: $(SRC) $(HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(OPT) -fPIC -shared $(INCS) -o $@ $(SRC) $(LIBS)
+
+build-asan/alicloud/core.so: $(SRC) $(HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	  -fno-sanitize-recover=all -fPIC -shared $(INCS) -o $@ $(SRC) $(LIBS)
+
+build-tsan/alicloud/core.so: $(SRC) $(HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) -O1 -g -fsanitize=thread -fPIC -shared $(INCS) -o $@ $(SRC) $(LIBS)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else \
+	  echo "missing Debian packages; run:"; \
+	  echo "  sudo apt-get update && sudo apt-get install -y $$missing"; exit 1; \
+	fi
+
+lint:
+	luacheck -q lua spec examples
+
+test: deps all lint
+	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(SPECS)
+
+demo: deps all
+	$(call SPEC_ENV,build) $(LUA) examples/demo.lua
+
+asan: deps build-asan/alicloud/core.so
+	$(call SPEC_ENV,build-asan) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(LUA) $(BUSTED) $(SPECS)
+
+tsan: deps build-tsan/alicloud/core.so
+	$(call SPEC_ENV,build-tsan) LD_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" \
+	  TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/spec/support/tsan.supp" \
+	  $(LUA) $(BUSTED) $(CORE_SPECS)
+
+valgrind: deps all
+	$(call SPEC_ENV,build) ALICLOUD_SPEC_SLOW=1 valgrind --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+	  --suppressions=spec/support/valgrind.supp --trace-children=no \
+	  $(LUA) $(BUSTED) $(SPECS)
+
+catalogue:
+	$(PYTHON) tools/gen_catalogue.py ../shared/reference/catalogue.json
+
+rock: deps
+	luarocks --lua-version=5.4 --deps-mode=none make rockspec/alicloud-scm-1.rockspec
+
+clean:
+	rm -rf build build-asan build-tsan

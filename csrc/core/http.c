@@ -1,0 +1,371 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+/* ---- process-wide state: global init and a share for DNS cache and TLS sessions ---- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+static CURLSH *global_share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *u)
+{
+    (void)h, (void)access, (void)u;
+    pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *u)
+{
+    (void)h, (void)u;
+    pthread_mutex_unlock(&share_locks[data]);
+}
+
+static void global_init_once(void)
+{
+    /* libcurl counts init calls, so a host that already initialised it is unaffected. */
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (global_rc != CURLE_OK)
+        return;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&share_locks[i], NULL);
+    global_share = curl_share_init();
+    if (global_share) {
+        curl_share_setopt(global_share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(global_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl_share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
+}
+
+int acs_http_global_init(char *err, size_t errlen)
+{
+    pthread_once(&global_once, global_init_once);
+    if (global_rc != CURLE_OK) {
+        snprintf(err, errlen, "curl_global_init failed: %s", curl_easy_strerror(global_rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- one transfer context ---- */
+
+struct acs_http {
+    CURLM *multi;
+    CURL *easy;
+    /* state of the attempt in progress */
+    acs_result *res;
+    atomic_int *cancelled;
+    size_t max_body;
+    int too_large;
+    double last_activity;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+acs_http *acs_http_new(char *err, size_t errlen)
+{
+    if (acs_http_global_init(err, errlen) != 0)
+        return NULL;
+    acs_http *h = calloc(1, sizeof *h);
+    if (!h || !(h->multi = curl_multi_init()) || !(h->easy = curl_easy_init())) {
+        snprintf(err, errlen, "out of memory creating a transfer context");
+        acs_http_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void acs_http_free(acs_http *h)
+{
+    if (!h)
+        return;
+    if (h->easy)
+        curl_easy_cleanup(h->easy);
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
+    free(h);
+}
+
+void acs_http_wakeup(acs_http *h)
+{
+    curl_multi_wakeup(h->multi);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    acs_http *h = ud;
+    size_t len = size * n;
+    h->last_activity = acs_now();
+    if (h->max_body && h->res->body.len + len > h->max_body) {
+        h->too_large = 1;
+        return 0; /* CURLE_WRITE_ERROR */
+    }
+    return acs_buf_append(&h->res->body, p, len) == 0 ? len : 0;
+}
+
+/* Stores "name\0value\0" with the name lower-cased; a status line starts a new response
+ * (after "100 Continue" or a proxy's CONNECT reply). */
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    acs_http *h = ud;
+    size_t len = size * n;
+    h->last_activity = acs_now();
+    acs_buf *b = &h->res->headers;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        acs_buf_reset(b);
+        return len;
+    }
+    const char *colon = memchr(p, ':', len);
+    if (!colon)
+        return len;
+    size_t nlen = (size_t)(colon - p);
+    const char *v = colon + 1, *end = p + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (acs_buf_reserve(b, nlen + (size_t)(end - v) + 2) != 0)
+        return 0;
+    for (size_t i = 0; i < nlen; i++)
+        acs_buf_putc(b, (char)tolower((unsigned char)p[i]));
+    acs_buf_putc(b, '\0');
+    acs_buf_append(b, v, (size_t)(end - v));
+    acs_buf_putc(b, '\0');
+    return len;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    acs_http *h = ud;
+    return atomic_load(h->cancelled) ? 1 : 0; /* non-zero aborts the transfer */
+}
+
+static struct curl_slist *header_list(const acs_kvlist *l, int *oom)
+{
+    struct curl_slist *list = NULL;
+    acs_buf line = ACS_BUF_INIT;
+    const char *fixed[] = {"Expect:", "Accept-Encoding: identity"};
+    for (size_t i = 0; i < 2 + l->n; i++) {
+        acs_buf_reset(&line);
+        if (i < 2)
+            acs_buf_puts(&line, fixed[i]);
+        else if (l->items[i - 2].value[0])
+            acs_buf_printf(&line, "%s: %s", l->items[i - 2].name, l->items[i - 2].value);
+        else
+            acs_buf_printf(&line, "%s;", l->items[i - 2].name); /* curl's syntax for empty */
+        struct curl_slist *next = line.oom ? NULL : curl_slist_append(list, line.data);
+        if (!next) {
+            *oom = 1;
+            break;
+        }
+        list = next;
+    }
+    acs_buf_free(&line);
+    return list;
+}
+
+static void set_options(acs_http *h, const acs_request *r, const acs_wire *w,
+                        struct curl_slist *headers, long timeout_ms)
+{
+    CURL *e = h->easy;
+    curl_easy_reset(e); /* nothing set for one call leaks into the next; connections stay */
+    curl_easy_setopt(e, CURLOPT_URL, acs_buf_cstr(&w->url));
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_SHARE, global_share);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (r->connect_timeout_ms > 0)
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
+    if (timeout_ms > 0)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    if (r->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (r->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, r->ca_file);
+    if (r->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, r->proxy);
+    if (r->no_proxy)
+        curl_easy_setopt(e, CURLOPT_NOPROXY, r->no_proxy);
+    if (strcmp(r->method, "GET") == 0 && w->body.len == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)w->body.len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, acs_buf_cstr(&w->body));
+        if (strcmp(r->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    }
+}
+
+static int request_started(CURL *e)
+{
+    curl_off_t pre = 0;
+    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    return pre > 0;
+}
+
+static void map_curl_error(acs_http *h, CURLcode rc, long timeout_ms, double elapsed,
+                           const acs_request *r, acs_result *res)
+{
+    const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        if (!res->sent && r->connect_timeout_ms > 0 &&
+            (timeout_ms <= 0 || elapsed * 1000.0 < (double)timeout_ms - 5.0)) {
+            res->timeout_kind = 'c';
+            acs_result_fail(res, ACS_E_TIMEOUT, "connect timeout after %.3f s (%s)", elapsed, why);
+        } else {
+            res->timeout_kind = 't';
+            acs_result_fail(res, ACS_E_TIMEOUT, "the call's deadline passed after %.3f s", elapsed);
+        }
+        break;
+    case CURLE_WRITE_ERROR:
+        if (h->too_large)
+            acs_result_fail(res, ACS_E_TOO_LARGE, "response body over max_response_bytes (%zu)",
+                            h->max_body);
+        else
+            acs_result_fail(res, ACS_E_INTERNAL, "out of memory reading the response");
+        break;
+    case CURLE_ABORTED_BY_CALLBACK:
+        acs_result_fail(res, ACS_E_CANCELLED, "the call was cancelled");
+        break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        acs_result_fail(res, ACS_E_TLS, "TLS failure: %s", why);
+        break;
+    case CURLE_PARTIAL_FILE:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        acs_result_fail(res, ACS_E_INVALID_RESPONSE, "invalid HTTP response: %s", why);
+        break;
+    case CURLE_OUT_OF_MEMORY:
+        acs_result_fail(res, ACS_E_INTERNAL, "out of memory in libcurl");
+        break;
+    default:
+        acs_result_fail(res, ACS_E_UNREACHABLE, "%s", why);
+        break;
+    }
+}
+
+void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, double deadline,
+                      atomic_int *cancelled, acs_result *res)
+{
+    double start = acs_now();
+    long timeout_ms = 0;
+    if (deadline > 0) {
+        timeout_ms = (long)((deadline - start) * 1000.0);
+        if (timeout_ms < 1)
+            timeout_ms = 1;
+    }
+    int oom = 0;
+    struct curl_slist *headers = header_list(&w->headers, &oom);
+    acs_buf_reset(&res->headers);
+    acs_buf_reset(&res->body);
+    res->http_status = 0;
+    res->error = ACS_OK;
+    res->timeout_kind = 0;
+    res->sent = 0;
+    if (oom) {
+        curl_slist_free_all(headers);
+        acs_result_fail(res, ACS_E_INTERNAL, "out of memory building headers");
+        return;
+    }
+    h->res = res;
+    h->cancelled = cancelled;
+    h->max_body = r->max_response_bytes;
+    h->too_large = 0;
+    h->errbuf[0] = '\0';
+    h->last_activity = start;
+    set_options(h, r, w, headers, timeout_ms);
+
+    CURLcode rc = CURLE_OK;
+    int finished = 0;
+    curl_multi_add_handle(h->multi, h->easy);
+    for (;;) {
+        int running = 0;
+        if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+            acs_result_fail(res, ACS_E_INTERNAL, "curl_multi_perform failed");
+            break;
+        }
+        if (!running) {
+            int left;
+            CURLMsg *m = curl_multi_info_read(h->multi, &left);
+            rc = m && m->msg == CURLMSG_DONE ? m->data.result : CURLE_GOT_NOTHING;
+            finished = 1;
+            break;
+        }
+        if (atomic_load(cancelled)) {
+            acs_result_fail(res, ACS_E_CANCELLED, "the call was cancelled");
+            break;
+        }
+        double now = acs_now();
+        int wait_ms = 1000;
+        if (!res->sent && request_started(h->easy)) {
+            res->sent = 1;
+            h->last_activity = now;
+        }
+        if (res->sent && r->read_timeout_ms > 0) {
+            double left = h->last_activity + (double)r->read_timeout_ms / 1000.0 - now;
+            if (left <= 0) {
+                res->timeout_kind = 'r';
+                acs_result_fail(res, ACS_E_TIMEOUT, "read timeout: no data for %.3f s",
+                                (double)r->read_timeout_ms / 1000.0);
+                break;
+            }
+            if (left * 1000.0 + 1 < wait_ms)
+                wait_ms = (int)(left * 1000.0) + 1;
+        } else if (r->read_timeout_ms > 0 && wait_ms > 50) {
+            wait_ms = 50; /* poll soon to notice when the request starts */
+        }
+        curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL);
+    }
+    if (finished && !res->sent)
+        res->sent = request_started(h->easy);
+    if (finished && rc == CURLE_OK) {
+        curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &res->http_status);
+    } else if (finished) {
+        if (rc == CURLE_ABORTED_BY_CALLBACK && !atomic_load(cancelled))
+            rc = CURLE_GOT_NOTHING;
+        map_curl_error(h, rc, timeout_ms, acs_now() - start, r, res);
+    }
+    curl_multi_remove_handle(h->multi, h->easy);
+    curl_slist_free_all(headers);
+    h->res = NULL;
+}
+
+void acs_http_sleep(acs_http *h, double seconds, atomic_int *cancelled)
+{
+    double until = acs_now() + seconds;
+    for (;;) {
+        double left = until - acs_now();
+        if (left <= 0 || atomic_load(cancelled))
+            return;
+        curl_multi_poll(h->multi, NULL, 0, (int)(left * 1000.0) + 1, NULL);
+    }
+}

@@ -1,0 +1,34 @@
+/* The completion queue of one runtime (one per Lua state) and its wake-up pipe.
+ * Workers push finished tasks; the Lua thread pops them. The pipe's read end is readable
+ * while the queue is non-empty, so event loops can watch it. Reference-counted: pools and
+ * the Lua handle each hold one. */
+#ifndef ACS_NOTIFY_H
+#define ACS_NOTIFY_H
+
+#include <stddef.h>
+
+#include "task.h"
+
+typedef struct acs_notify acs_notify;
+
+acs_notify *acs_notify_new(char *err, size_t errlen);
+void acs_notify_retain(acs_notify *n);
+void acs_notify_release(acs_notify *n);     /* frees undelivered tasks at zero */
+
+int acs_notify_fd(const acs_notify *n);     /* read end: poll it for POLLIN */
+
+/* Takes over the caller's reference to t. Writes one byte only when the queue goes from
+ * empty to non-empty; EAGAIN means a wake-up is already pending. */
+void acs_notify_push(acs_notify *n, acs_task *t);
+
+/* Moves up to max finished tasks into out (the caller owns their references). The pipe is
+ * drained when the queue empties; a spurious wake-up pops nothing and never blocks. */
+size_t acs_notify_pop(acs_notify *n, acs_task **out, size_t max);
+
+/* Makes the fd readable without a task (the Lua side has deferred work to run). */
+void acs_notify_wake(acs_notify *n);
+
+/* Blocks up to timeout seconds (< 0: forever) until the fd is readable; 1 readable, 0 not. */
+int acs_notify_wait(acs_notify *n, double timeout);
+
+#endif

@@ -1,0 +1,275 @@
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "http.h"
+
+typedef struct {
+    acs_pool *pool;
+    acs_http *http;
+    pthread_t thread;
+    int started;
+} acs_worker;
+
+struct acs_pool {
+    atomic_int refs;
+    pthread_mutex_t lock;
+    pthread_cond_t work;      /* a task was queued, or shutdown */
+    pthread_cond_t room;      /* a task left the queue */
+    acs_task *head, *tail;    /* the bounded queue; linked through prev/next */
+    size_t queued, max_queue;
+    int closed, joined;
+    acs_task **running;       /* per worker: the task it runs, or NULL */
+    acs_worker *workers;
+    int nworkers;
+    pid_t pid;
+    acs_notify *done;
+};
+
+static void unlink_task(acs_pool *p, acs_task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        p->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        p->tail = t->prev;
+    t->prev = t->next = NULL;
+    p->queued--;
+}
+
+/* Finishes a task that never ran; called with the lock held. Drops the queue's reference
+ * by handing it to the completion queue. */
+static void complete_unrun(acs_pool *p, acs_task *t, acs_error e, const char *msg)
+{
+    acs_result_fail(&t->res, e, "%s", msg);
+    t->res.total_s = acs_now() - t->submitted_at;
+    t->state = ACS_TASK_DONE;
+    acs_notify_push(p->done, t);
+}
+
+static void *worker_main(void *arg)
+{
+    acs_worker *w = arg;
+    acs_pool *p = w->pool;
+    int index = (int)(w - p->workers);
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && !p->closed)
+            pthread_cond_wait(&p->work, &p->lock);
+        if (!p->head)
+            break; /* closed and drained */
+        acs_task *t = p->head;
+        unlink_task(p, t);
+        t->state = ACS_TASK_RUNNING;
+        t->http = w->http;
+        p->running[index] = t;
+        pthread_cond_signal(&p->room);
+        pthread_mutex_unlock(&p->lock);
+
+        acs_exec(w->http, t);
+
+        pthread_mutex_lock(&p->lock);
+        p->running[index] = NULL;
+        t->http = NULL;
+        t->state = ACS_TASK_DONE;
+        acs_notify_push(p->done, t); /* hands over the queue's reference */
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static void free_pool(acs_pool *p)
+{
+    for (int i = 0; i < p->nworkers; i++)
+        acs_http_free(p->workers[i].http);
+    free(p->workers);
+    free(p->running);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->room);
+    pthread_mutex_destroy(&p->lock);
+    acs_notify_release(p->done);
+    free(p);
+}
+
+acs_pool *acs_pool_new(acs_notify *done, int workers, size_t max_queue, char *err, size_t errlen)
+{
+    if (workers < 1 || max_queue < 1) {
+        snprintf(err, errlen, "pool_size and max_task_queue_size must be at least 1");
+        return NULL;
+    }
+    acs_pool *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    atomic_init(&p->refs, 1);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->room, NULL);
+    p->max_queue = max_queue;
+    p->pid = getpid();
+    p->done = done;
+    acs_notify_retain(done);
+    p->workers = calloc((size_t)workers, sizeof *p->workers);
+    p->running = calloc((size_t)workers, sizeof *p->running);
+    if (!p->workers || !p->running) {
+        snprintf(err, errlen, "out of memory");
+        free_pool(p);
+        return NULL;
+    }
+    p->nworkers = workers;
+    for (int i = 0; i < workers; i++) {
+        p->workers[i].pool = p;
+        if (!(p->workers[i].http = acs_http_new(err, errlen)))
+            goto fail;
+    }
+    for (int i = 0; i < workers; i++) {
+        int rc = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start worker thread: %s", strerror(rc));
+            goto fail;
+        }
+        p->workers[i].started = 1;
+    }
+    return p;
+fail:
+    acs_pool_shutdown(p, ACS_SHUTDOWN_CANCEL);
+    free_pool(p);
+    return NULL;
+}
+
+void acs_pool_retain(acs_pool *p)
+{
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+void acs_pool_release(acs_pool *p)
+{
+    if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    /* The last reference: nobody can observe the work any more. */
+    acs_pool_shutdown(p, ACS_SHUTDOWN_CANCEL);
+    free_pool(p);
+}
+
+acs_submit_status acs_pool_submit(acs_pool *p, acs_task *t, double wait)
+{
+    pthread_mutex_lock(&p->lock);
+    if (!p->closed && p->queued >= p->max_queue && wait > 0) {
+        double until = acs_now() + wait;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double abs = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + wait;
+        ts.tv_sec = (time_t)abs;
+        ts.tv_nsec = (long)((abs - (double)ts.tv_sec) * 1e9);
+        while (!p->closed && p->queued >= p->max_queue && acs_now() < until)
+            if (pthread_cond_timedwait(&p->room, &p->lock, &ts) == ETIMEDOUT)
+                break;
+    }
+    acs_submit_status st = ACS_SUBMIT_OK;
+    if (p->closed)
+        st = ACS_SUBMIT_CLOSED;
+    else if (p->queued >= p->max_queue)
+        st = ACS_SUBMIT_FULL;
+    if (st == ACS_SUBMIT_OK) {
+        acs_task_retain(t);
+        t->state = ACS_TASK_QUEUED;
+        t->prev = p->tail;
+        t->next = NULL;
+        if (p->tail)
+            p->tail->next = t;
+        else
+            p->head = t;
+        p->tail = t;
+        p->queued++;
+        pthread_cond_signal(&p->work);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return st;
+}
+
+int acs_pool_cancel(acs_pool *p, acs_task *t)
+{
+    pthread_mutex_lock(&p->lock);
+    int pending = t->state == ACS_TASK_QUEUED || t->state == ACS_TASK_RUNNING;
+    atomic_store(&t->cancelled, 1);
+    if (t->state == ACS_TASK_QUEUED) {
+        unlink_task(p, t);
+        pthread_cond_signal(&p->room);
+        complete_unrun(p, t, ACS_E_CANCELLED, "the call was cancelled before it started");
+    } else if (t->state == ACS_TASK_RUNNING && t->http) {
+        acs_http_wakeup(t->http);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return pending;
+}
+
+void acs_pool_shutdown(acs_pool *p, acs_shutdown_mode mode)
+{
+    pthread_mutex_lock(&p->lock);
+    p->closed = 1;
+    if (mode == ACS_SHUTDOWN_CANCEL) {
+        while (p->head) {
+            acs_task *t = p->head;
+            atomic_store(&t->cancelled, 1);
+            unlink_task(p, t);
+            complete_unrun(p, t, ACS_E_CANCELLED, "the client was shut down before the call ran");
+        }
+        for (int i = 0; i < p->nworkers; i++) {
+            if (p->running[i]) {
+                atomic_store(&p->running[i]->cancelled, 1);
+                acs_http_wakeup(p->workers[i].http);
+            }
+        }
+    }
+    pthread_cond_broadcast(&p->work);
+    pthread_cond_broadcast(&p->room);
+    pthread_mutex_unlock(&p->lock);
+    if (mode == ACS_SHUTDOWN_CANCEL)
+        acs_pool_join(p);
+}
+
+void acs_pool_join(acs_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int already = p->joined;
+    p->joined = 1;
+    pthread_mutex_unlock(&p->lock);
+    if (already || p->pid != getpid())
+        return; /* threads do not survive fork(): the child has none to join */
+    for (int i = 0; i < p->nworkers; i++)
+        if (p->workers[i].started)
+            pthread_join(p->workers[i].thread, NULL);
+}
+
+int acs_pool_is_closed(acs_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int c = p->closed;
+    pthread_mutex_unlock(&p->lock);
+    return c;
+}
+
+size_t acs_pool_queued(acs_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    size_t n = p->queued;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+int acs_pool_pid(const acs_pool *p)
+{
+    return (int)p->pid;
+}

@@ -1,0 +1,88 @@
+/* What a worker needs to perform one API call: copied into C memory at submit, immutable
+ * afterwards, so any thread may read it. Per-attempt values (timestamp, nonce, signature)
+ * are added when the wire request is built, never stored here. */
+#ifndef ACS_REQUEST_H
+#define ACS_REQUEST_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+typedef struct {
+    char *name;
+    char *value;
+} acs_kv;
+
+typedef struct {
+    acs_kv *items;
+    size_t n, cap;
+} acs_kvlist;
+
+int acs_kvlist_add(acs_kvlist *l, const char *name, size_t nlen, const char *value, size_t vlen);
+const char *acs_kvlist_get(const acs_kvlist *l, const char *name); /* case-insensitive */
+void acs_kvlist_free(acs_kvlist *l);
+
+typedef enum { ACS_STYLE_RPC, ACS_STYLE_ROA } acs_api_style;
+typedef enum { ACS_SIG_V1, ACS_SIG_V3 } acs_sig_version;
+
+typedef struct {
+    char *access_key_id;
+    char *access_key_secret; /* wiped on free */
+    char *security_token;
+    char *bearer_token;
+} acs_creds;
+
+typedef struct {
+    int max_attempts;           /* >= 1 */
+    double backoff_base;        /* seconds */
+    double backoff_cap;         /* seconds */
+    int unsafe;                 /* retry 5xx / read timeouts even for actions that change state */
+} acs_retry_policy;
+
+typedef struct {
+    acs_api_style style;
+    acs_sig_version sig;
+    char *scheme;               /* "https" or "http" */
+    char *host;                 /* host[:port] */
+    char *method;               /* upper case */
+    char *path;                 /* ROA: encoded path; RPC: "/" */
+    char *action;
+    char *version;
+    int read_only;              /* Describe*, List*, ...: safe to retry after the request was sent */
+    acs_kvlist query;           /* business and common parameters, without signing ones */
+    acs_kvlist form;            /* sent form-encoded in the body */
+    acs_kvlist headers;         /* extra headers */
+    char *body;                 /* raw body (ROA JSON, strings); used when form is empty */
+    size_t body_len;
+    char *content_type;         /* for body; NULL = default */
+    acs_creds creds;
+    char *user_agent;
+    /* transport: all in milliseconds; 0 = no limit */
+    long connect_timeout_ms;
+    long read_timeout_ms;
+    long timeout_ms;            /* whole call, across attempts and backoff */
+    acs_retry_policy retry;
+    int insecure;
+    char *ca_file;
+    char *proxy;                /* NULL = libcurl's environment handling */
+    char *no_proxy;
+    size_t max_response_bytes;  /* 0 = no limit */
+} acs_request;
+
+void acs_request_init(acs_request *r);
+void acs_request_free(acs_request *r);
+
+/* The bytes that go on the wire for one attempt. */
+typedef struct {
+    acs_buf url;
+    acs_kvlist headers;
+    acs_buf body;
+    char *string_to_sign;       /* kept for SignatureDoesNotMatch diagnosis; holds no secret */
+} acs_wire;
+
+void acs_wire_free(acs_wire *w);
+
+/* Builds and signs one attempt at time `now` (seconds since the epoch) with a fresh nonce. */
+int acs_wire_build(const acs_request *r, long long now, acs_wire *w, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,71 @@
+#include "task.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+const char *acs_error_code(acs_error e)
+{
+    switch (e) {
+    case ACS_OK: return NULL;
+    case ACS_E_CANCELLED: return "SDK.Cancelled";
+    case ACS_E_CLOSED: return "SDK.ClientClosed";
+    case ACS_E_TIMEOUT: return "SDK.TimeoutError";
+    case ACS_E_UNREACHABLE: return "SDK.ServerUnreachable";
+    case ACS_E_TLS: return "SDK.TLSError";
+    case ACS_E_TOO_LARGE: return "SDK.ResponseTooLarge";
+    case ACS_E_INVALID_RESPONSE: return "SDK.InvalidResponse";
+    case ACS_E_INTERNAL: return "SDK.InternalError";
+    }
+    return "SDK.InternalError";
+}
+
+acs_task *acs_task_new(uint64_t id)
+{
+    acs_task *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    atomic_init(&t->refs, 1);
+    atomic_init(&t->cancelled, 0);
+    t->id = id;
+    acs_request_init(&t->req);
+    return t;
+}
+
+void acs_task_retain(acs_task *t)
+{
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void acs_task_release(acs_task *t)
+{
+    if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    acs_request_free(&t->req);
+    acs_buf_free(&t->res.headers);
+    acs_buf_free(&t->res.body);
+    free(t->res.string_to_sign);
+    free(t);
+}
+
+void acs_result_fail(acs_result *r, acs_error e, const char *fmt, ...)
+{
+    r->error = e;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
+}
+
+double acs_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+long long acs_wallclock(void)
+{
+    return (long long)time(NULL);
+}

@@ -1,0 +1,70 @@
+/* A task: one async or sync call. The request is copied in at submit; the worker fills the
+ * result; the Lua side reads it after delivery. Reference-counted between the Lua handle, the
+ * queues and the worker, so whichever side lets go last frees it. */
+#ifndef ACS_TASK_H
+#define ACS_TASK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "request.h"
+
+/* Why a call ended without an HTTP response (or with one we refuse). */
+typedef enum {
+    ACS_OK = 0,
+    ACS_E_CANCELLED,        /* p:cancel(), shutdown("cancel"), client collected */
+    ACS_E_CLOSED,           /* pool shut down before the task could run */
+    ACS_E_TIMEOUT,          /* connect, read or total deadline: see errmsg */
+    ACS_E_UNREACHABLE,      /* refused, reset, DNS failure */
+    ACS_E_TLS,              /* certificate or handshake problem */
+    ACS_E_TOO_LARGE,        /* body over max_response_bytes */
+    ACS_E_INVALID_RESPONSE, /* truncated or malformed HTTP */
+    ACS_E_INTERNAL,         /* out of memory, bad input */
+} acs_error;
+
+const char *acs_error_code(acs_error e); /* "SDK.TimeoutError", ... ; NULL for ACS_OK */
+
+typedef struct {
+    acs_error error;
+    char message[512];
+    int timeout_kind;        /* 'c'onnect, 'r'ead, 't'otal, or 0 */
+    int sent;                /* the request reached the server (bytes written) */
+    long http_status;
+    acs_buf headers;         /* "name\0value\0" pairs of the last response */
+    acs_buf body;
+    int attempts;
+    char *string_to_sign;    /* of the last attempt */
+    double queued_s;         /* time spent waiting for a worker */
+    double total_s;          /* submit (or start, for sync calls) to completion */
+} acs_result;
+
+typedef enum { ACS_TASK_NEW, ACS_TASK_QUEUED, ACS_TASK_RUNNING, ACS_TASK_DONE } acs_task_state;
+
+struct acs_pool;
+struct acs_http;
+
+typedef struct acs_task {
+    atomic_int refs;
+    atomic_int cancelled;
+    uint64_t id;
+    acs_request req;
+    acs_result res;
+    double submitted_at;      /* monotonic seconds */
+    /* guarded by the owning pool's lock */
+    acs_task_state state;
+    struct acs_http *http;    /* the worker's transfer context while RUNNING */
+    struct acs_task *prev, *next;
+} acs_task;
+
+acs_task *acs_task_new(uint64_t id);   /* refs = 1; NULL on out of memory */
+void acs_task_retain(acs_task *t);
+void acs_task_release(acs_task *t);    /* frees at zero */
+
+void acs_result_fail(acs_result *r, acs_error e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+double acs_now(void);                  /* monotonic seconds */
+long long acs_wallclock(void);         /* seconds since the epoch */
+
+#endif

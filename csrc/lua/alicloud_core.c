@@ -1,0 +1,496 @@
+/* alicloud.core: the binding between the C core and Lua. Userdata point at reference-counted
+ * C objects, so work in flight outlives the Lua objects that started it; finalizers only drop
+ * references (a pool's last reference cancels and joins its workers) and never call Lua. */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "exec.h"
+#include "http.h"
+#include "notify.h"
+#include "pool.h"
+#include "signer.h"
+#include "task.h"
+
+#ifndef ALICLOUD_VERSION
+#define ALICLOUD_VERSION "0.1.0"
+#endif
+
+#define RUNTIME_MT "alicloud.Runtime"
+#define POOL_MT "alicloud.Pool"
+#define TASK_MT "alicloud.Task"
+
+typedef struct {
+    acs_notify *notify;
+    acs_http *sync_http; /* the Lua thread's own transfer context for sync calls */
+} lacs_runtime;
+
+typedef struct {
+    acs_pool *pool;
+} lacs_pool;
+
+typedef struct {
+    acs_task *task;
+    acs_pool *pool;      /* set once submitted; holds a reference */
+} lacs_task;
+
+static atomic_uint_fast64_t next_task_id = 1;
+
+/* ---------------------------------------------------------------- runtime */
+
+static lacs_runtime *check_runtime(lua_State *L, int i)
+{
+    lacs_runtime *rt = luaL_checkudata(L, i, RUNTIME_MT);
+    if (!rt->notify)
+        luaL_error(L, "alicloud runtime is closed");
+    return rt;
+}
+
+static int runtime_new(lua_State *L)
+{
+    lacs_runtime *rt = lua_newuserdatauv(L, sizeof *rt, 0);
+    memset(rt, 0, sizeof *rt);
+    luaL_setmetatable(L, RUNTIME_MT);
+    char err[256];
+    if (!(rt->notify = acs_notify_new(err, sizeof err)))
+        return luaL_error(L, "%s", err);
+    return 1;
+}
+
+static int runtime_close(lua_State *L)
+{
+    lacs_runtime *rt = luaL_checkudata(L, 1, RUNTIME_MT);
+    acs_http_free(rt->sync_http);
+    rt->sync_http = NULL;
+    acs_notify_release(rt->notify);
+    rt->notify = NULL;
+    return 0;
+}
+
+static int runtime_fd(lua_State *L)
+{
+    lua_pushinteger(L, acs_notify_fd(check_runtime(L, 1)->notify));
+    return 1;
+}
+
+static int runtime_wake(lua_State *L)
+{
+    acs_notify_wake(check_runtime(L, 1)->notify);
+    return 0;
+}
+
+static int runtime_wait(lua_State *L)
+{
+    lacs_runtime *rt = check_runtime(L, 1);
+    double timeout = luaL_optnumber(L, 2, -1);
+    lua_pushboolean(L, acs_notify_wait(rt->notify, timeout));
+    return 1;
+}
+
+static void push_result(lua_State *L, acs_task *t)
+{
+    const acs_result *r = &t->res;
+    lua_createtable(L, 0, 12);
+    lua_pushinteger(L, (lua_Integer)t->id);
+    lua_setfield(L, -2, "id");
+    lua_pushinteger(L, r->attempts);
+    lua_setfield(L, -2, "attempts");
+    lua_pushnumber(L, r->queued_s);
+    lua_setfield(L, -2, "queued");
+    lua_pushnumber(L, r->total_s);
+    lua_setfield(L, -2, "total");
+    if (r->string_to_sign) {
+        lua_pushstring(L, r->string_to_sign);
+        lua_setfield(L, -2, "string_to_sign");
+    }
+    if (r->error != ACS_OK) {
+        lua_pushstring(L, acs_error_code(r->error));
+        lua_setfield(L, -2, "error");
+        lua_pushstring(L, r->message);
+        lua_setfield(L, -2, "message");
+        if (r->timeout_kind) {
+            const char *kind = r->timeout_kind == 'c' ? "connect"
+                             : r->timeout_kind == 'r' ? "read" : "total";
+            lua_pushstring(L, kind);
+            lua_setfield(L, -2, "timeout");
+        }
+    }
+    if (r->http_status) {
+        lua_pushinteger(L, r->http_status);
+        lua_setfield(L, -2, "status");
+        lua_pushlstring(L, acs_buf_cstr(&r->body), r->body.len);
+        lua_setfield(L, -2, "body");
+        lua_newtable(L);
+        const char *p = r->headers.data, *end = p ? p + r->headers.len : NULL;
+        while (p && p < end) {
+            const char *v = p + strlen(p) + 1;
+            if (v >= end)
+                break;
+            lua_pushstring(L, v);
+            lua_setfield(L, -2, p);
+            p = v + strlen(v) + 1;
+        }
+        lua_setfield(L, -2, "headers");
+    }
+}
+
+/* runtime:pop([max]) -> list of result tables for finished async calls. */
+static int runtime_pop(lua_State *L)
+{
+    lacs_runtime *rt = check_runtime(L, 1);
+    lua_Integer max = luaL_optinteger(L, 2, 256);
+    if (max < 1)
+        max = 1;
+    if (max > 256)
+        max = 256;
+    acs_task *done[256];
+    size_t n = acs_notify_pop(rt->notify, done, (size_t)max);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        push_result(L, done[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        acs_task_release(done[i]);
+    }
+    return 1;
+}
+
+/* runtime:perform(task) -> result table: a sync call on this thread. */
+static int runtime_perform(lua_State *L)
+{
+    lacs_runtime *rt = check_runtime(L, 1);
+    lacs_task *box = luaL_checkudata(L, 2, TASK_MT);
+    if (!box->task || box->task->state != ACS_TASK_NEW)
+        return luaL_error(L, "task already used");
+    char err[256];
+    if (!rt->sync_http && !(rt->sync_http = acs_http_new(err, sizeof err)))
+        return luaL_error(L, "%s", err);
+    box->task->state = ACS_TASK_RUNNING;
+    box->task->submitted_at = acs_now();
+    acs_exec(rt->sync_http, box->task);
+    box->task->state = ACS_TASK_DONE;
+    push_result(L, box->task);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- task */
+
+static const char *opt_string(lua_State *L, int t, const char *key, size_t *len)
+{
+    const char *s = NULL;
+    if (lua_getfield(L, t, key) != LUA_TNIL) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "task field '%s' must be a string", key);
+        s = lua_tolstring(L, -1, len);
+    }
+    lua_pop(L, 1); /* the string stays alive: the spec table holds it */
+    return s;
+}
+
+static char *copy_field(lua_State *L, int t, const char *key)
+{
+    size_t len = 0;
+    const char *s = opt_string(L, t, key, &len);
+    if (!s)
+        return NULL;
+    if (strlen(s) != len)
+        luaL_error(L, "task field '%s' contains a NUL byte", key);
+    char *p = malloc(len + 1);
+    if (!p)
+        luaL_error(L, "out of memory");
+    memcpy(p, s, len + 1);
+    return p;
+}
+
+static double opt_number(lua_State *L, int t, const char *key, double def)
+{
+    lua_getfield(L, t, key);
+    double v = luaL_optnumber(L, -1, def);
+    lua_pop(L, 1);
+    return v;
+}
+
+static int opt_bool(lua_State *L, int t, const char *key)
+{
+    lua_getfield(L, t, key);
+    int v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* A list of {name, value} string pairs. */
+static void copy_pairs(lua_State *L, int t, const char *key, acs_kvlist *out)
+{
+    if (lua_getfield(L, t, key) == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_geti(L, -1, i);
+            size_t nl, vl;
+            lua_geti(L, -1, 1);
+            lua_geti(L, -2, 2);
+            const char *name = lua_tolstring(L, -2, &nl);
+            const char *value = lua_tolstring(L, -1, &vl);
+            if (!name || !value)
+                luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
+                           key, (int)i);
+            if (strlen(name) != nl || strlen(value) != vl)
+                luaL_error(L, "parameter '%s' contains a NUL byte", name);
+            if (acs_kvlist_add(out, name, nl, value, vl) != 0)
+                luaL_error(L, "out of memory");
+            lua_pop(L, 3);
+        }
+    }
+    lua_pop(L, 1);
+}
+
+static long to_ms(double seconds)
+{
+    return seconds > 0 ? (long)(seconds * 1000.0 + 0.5) : 0;
+}
+
+/* core.task(spec) -> task: copies everything a worker needs into C memory. */
+static int task_new(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lacs_task *box = lua_newuserdatauv(L, sizeof *box, 1);
+    memset(box, 0, sizeof *box);
+    luaL_setmetatable(L, TASK_MT);
+    uint64_t id = atomic_fetch_add(&next_task_id, 1);
+    if (!(box->task = acs_task_new(id)))
+        return luaL_error(L, "out of memory");
+    acs_request *r = &box->task->req;
+    size_t body_len = 0;
+    const char *style = opt_string(L, 1, "style", NULL);
+    const char *sig = opt_string(L, 1, "signature_version", NULL);
+    r->style = style && strcmp(style, "roa") == 0 ? ACS_STYLE_ROA : ACS_STYLE_RPC;
+    r->sig = sig && strcmp(sig, "v3") == 0 ? ACS_SIG_V3 : ACS_SIG_V1;
+    r->scheme = copy_field(L, 1, "scheme");
+    r->host = copy_field(L, 1, "host");
+    r->method = copy_field(L, 1, "method");
+    r->path = copy_field(L, 1, "path");
+    r->action = copy_field(L, 1, "action");
+    r->version = copy_field(L, 1, "version");
+    r->content_type = copy_field(L, 1, "content_type");
+    r->user_agent = copy_field(L, 1, "user_agent");
+    r->ca_file = copy_field(L, 1, "ca_file");
+    r->proxy = copy_field(L, 1, "proxy");
+    r->no_proxy = copy_field(L, 1, "no_proxy");
+    r->creds.access_key_id = copy_field(L, 1, "access_key_id");
+    r->creds.access_key_secret = copy_field(L, 1, "access_key_secret");
+    r->creds.security_token = copy_field(L, 1, "security_token");
+    r->creds.bearer_token = copy_field(L, 1, "bearer_token");
+    const char *body = opt_string(L, 1, "body", &body_len);
+    if (body && body_len) {
+        if (!(r->body = malloc(body_len)))
+            return luaL_error(L, "out of memory");
+        memcpy(r->body, body, body_len);
+        r->body_len = body_len;
+    }
+    copy_pairs(L, 1, "query", &r->query);
+    copy_pairs(L, 1, "form", &r->form);
+    copy_pairs(L, 1, "headers", &r->headers);
+    r->read_only = opt_bool(L, 1, "read_only");
+    r->insecure = opt_bool(L, 1, "insecure");
+    r->connect_timeout_ms = to_ms(opt_number(L, 1, "connect_timeout", 0));
+    r->read_timeout_ms = to_ms(opt_number(L, 1, "read_timeout", 0));
+    r->timeout_ms = to_ms(opt_number(L, 1, "timeout", 0));
+    r->retry.max_attempts = (int)opt_number(L, 1, "max_attempts", 1);
+    r->retry.backoff_base = opt_number(L, 1, "backoff_base", 0.1);
+    r->retry.backoff_cap = opt_number(L, 1, "backoff_cap", 5);
+    r->retry.unsafe = opt_bool(L, 1, "retry_unsafe");
+    double max_bytes = opt_number(L, 1, "max_response_bytes", 0);
+    r->max_response_bytes = max_bytes > 0 ? (size_t)max_bytes : 0;
+    if (!r->scheme || !r->host || !r->method)
+        return luaL_error(L, "task needs scheme, host and method");
+    return 1;
+}
+
+static lacs_task *check_task(lua_State *L, int i)
+{
+    lacs_task *box = luaL_checkudata(L, i, TASK_MT);
+    if (!box->task)
+        luaL_error(L, "task is released");
+    return box;
+}
+
+static int task_id(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)check_task(L, 1)->task->id);
+    return 1;
+}
+
+/* task:cancel() -> true if the call had not finished. */
+static int task_cancel(lua_State *L)
+{
+    lacs_task *box = check_task(L, 1);
+    int pending = 0;
+    if (box->pool)
+        pending = acs_pool_cancel(box->pool, box->task);
+    else
+        atomic_store(&box->task->cancelled, 1);
+    lua_pushboolean(L, pending);
+    return 1;
+}
+
+static int task_gc(lua_State *L)
+{
+    lacs_task *box = luaL_checkudata(L, 1, TASK_MT);
+    acs_task_release(box->task);
+    box->task = NULL;
+    acs_pool_release(box->pool);
+    box->pool = NULL;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+static lacs_pool *check_pool(lua_State *L, int i)
+{
+    lacs_pool *p = luaL_checkudata(L, i, POOL_MT);
+    if (!p->pool)
+        luaL_error(L, "alicloud pool is released");
+    return p;
+}
+
+/* core.pool(runtime, workers, max_queue) */
+static int pool_new(lua_State *L)
+{
+    lacs_runtime *rt = check_runtime(L, 1);
+    lua_Integer workers = luaL_checkinteger(L, 2);
+    lua_Integer max_queue = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, workers >= 1 && workers <= 1024, 2, "pool_size must be 1..1024");
+    luaL_argcheck(L, max_queue >= 1, 3, "max_task_queue_size must be at least 1");
+    lacs_pool *p = lua_newuserdatauv(L, sizeof *p, 0);
+    p->pool = NULL;
+    luaL_setmetatable(L, POOL_MT);
+    char err[256];
+    if (!(p->pool = acs_pool_new(rt->notify, (int)workers, (size_t)max_queue, err, sizeof err)))
+        return luaL_error(L, "%s", err);
+    return 1;
+}
+
+/* pool:submit(task [, wait]) -> "ok" | "full" | "closed" */
+static int pool_submit(lua_State *L)
+{
+    lacs_pool *p = check_pool(L, 1);
+    lacs_task *box = check_task(L, 2);
+    double wait = luaL_optnumber(L, 3, 0);
+    if (box->pool || box->task->state != ACS_TASK_NEW)
+        return luaL_error(L, "task already submitted");
+    box->task->submitted_at = acs_now();
+    acs_submit_status st = acs_pool_submit(p->pool, box->task, wait);
+    if (st == ACS_SUBMIT_OK) {
+        box->pool = p->pool;
+        acs_pool_retain(p->pool);
+    }
+    lua_pushstring(L, st == ACS_SUBMIT_OK ? "ok" : st == ACS_SUBMIT_FULL ? "full" : "closed");
+    return 1;
+}
+
+/* pool:shutdown("drain" | "cancel") */
+static int pool_shutdown(lua_State *L)
+{
+    lacs_pool *p = check_pool(L, 1);
+    static const char *const modes[] = {"drain", "cancel", NULL};
+    int mode = luaL_checkoption(L, 2, "drain", modes);
+    acs_pool_shutdown(p->pool, mode == 0 ? ACS_SHUTDOWN_DRAIN : ACS_SHUTDOWN_CANCEL);
+    return 0;
+}
+
+static int pool_closed(lua_State *L)
+{
+    lua_pushboolean(L, acs_pool_is_closed(check_pool(L, 1)->pool));
+    return 1;
+}
+
+static int pool_queued(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)acs_pool_queued(check_pool(L, 1)->pool));
+    return 1;
+}
+
+static int pool_gc(lua_State *L)
+{
+    lacs_pool *p = luaL_checkudata(L, 1, POOL_MT);
+    acs_pool_release(p->pool);
+    p->pool = NULL;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- module */
+
+static int core_now(lua_State *L)
+{
+    lua_pushnumber(L, acs_now());
+    return 1;
+}
+
+/* core.platform() -> sysname, machine (for the User-Agent) */
+static int core_platform(lua_State *L)
+{
+    struct utsname u;
+    if (uname(&u) != 0) {
+        lua_pushliteral(L, "unknown");
+        lua_pushliteral(L, "unknown");
+    } else {
+        lua_pushstring(L, u.sysname);
+        lua_pushstring(L, u.machine);
+    }
+    return 2;
+}
+
+static int generic_tostring(lua_State *L)
+{
+    void *p = lua_touserdata(L, 1);
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__name");
+    lua_pushfstring(L, "%s: %p", lua_tostring(L, -1), p);
+    return 1;
+}
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc)
+{
+    if (luaL_newmetatable(L, name)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, generic_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+}
+
+int luaopen_alicloud_core(lua_State *L)
+{
+    static const luaL_Reg runtime_methods[] = {
+        {"fd", runtime_fd},     {"pop", runtime_pop},         {"wake", runtime_wake},
+        {"wait", runtime_wait}, {"perform", runtime_perform}, {"close", runtime_close},
+        {NULL, NULL}};
+    static const luaL_Reg pool_methods[] = {
+        {"submit", pool_submit}, {"shutdown", pool_shutdown}, {"closed", pool_closed},
+        {"queued", pool_queued}, {NULL, NULL}};
+    static const luaL_Reg task_methods[] = {{"id", task_id}, {"cancel", task_cancel}, {NULL, NULL}};
+    static const luaL_Reg functions[] = {
+        {"runtime", runtime_new}, {"pool", pool_new}, {"task", task_new},
+        {"sign", lacs_signer_sign}, {"now", core_now}, {"platform", core_platform},
+        {NULL, NULL}};
+
+    char err[256];
+    if (acs_http_global_init(err, sizeof err) != 0)
+        return luaL_error(L, "%s", err);
+    new_class(L, RUNTIME_MT, runtime_methods, runtime_close);
+    new_class(L, POOL_MT, pool_methods, pool_gc);
+    new_class(L, TASK_MT, task_methods, task_gc);
+    luaL_newlib(L, functions);
+    lua_pushliteral(L, ALICLOUD_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}

@@ -1,0 +1,134 @@
+--- Structured errors: every failure is a table with a `code`, readable with tostring().
+-- Server errors come from the response body; client errors are raised by the SDK itself.
+local json = require("alicloud.json")
+
+local M = {}
+
+local Error = {}
+Error.__index = Error
+Error.__name = "alicloud.Error"
+
+function Error:__tostring()
+  local s = string.format("[%s] %s", tostring(self.code), tostring(self.message or ""))
+  if self.http_status then s = s .. string.format(" (HTTP %d)", self.http_status) end
+  if self.request_id then s = s .. " request id: " .. tostring(self.request_id) end
+  if self.recommend then s = s .. "\nrecommend: " .. tostring(self.recommend) end
+  return s
+end
+
+M.Error = Error
+
+function M.is(v)
+  return getmetatable(v) == Error
+end
+
+local RETRYABLE = {
+  Throttling = true, ["Throttling.User"] = true, ["Throttling.Api"] = true,
+  ServiceUnavailable = true,
+  ["SDK.TimeoutError"] = true, ["SDK.ServerUnreachable"] = true,
+}
+
+--- A new error; `fields` must hold `code` and `message`.
+function M.new(fields)
+  assert(fields.code, "error without a code")
+  fields.kind = fields.kind or "client"
+  if fields.retryable == nil then
+    fields.retryable = RETRYABLE[fields.code] or fields.http_status == 503 or false
+  end
+  return setmetatable(fields, Error)
+end
+
+function M.client(code, message, extra)
+  local e = extra or {}
+  e.code, e.message, e.kind = code, message, "client"
+  return M.new(e)
+end
+
+--- Turns any value raised by Lua code (a string, a table) into a structured error.
+function M.from_raised(v, code)
+  if M.is(v) then return v end
+  if type(v) == "table" and v.code then return M.new(v) end
+  return M.client(code or "SDK.HandlerError", tostring(v), { cause = v })
+end
+
+local function excerpt(body)
+  body = body or ""
+  if #body > 200 then body = body:sub(1, 200) .. "..." end
+  return (body:gsub("[%c]", " "))
+end
+M.excerpt = excerpt
+
+local function xml_field(body, name)
+  return body:match("<" .. name .. ">(.-)</" .. name .. ">")
+end
+
+local SERVER_STS_MARK = "server string to sign is:"
+
+-- SignatureDoesNotMatch: compare the server's string-to-sign with ours, never the secret.
+local function diagnose_signature(e, ours)
+  local theirs = e.message and e.message:match(SERVER_STS_MARK .. "%s*(.-)%s*$")
+  e.string_to_sign = theirs
+  e.client_string_to_sign = ours
+  if not theirs or not ours then return end
+  if theirs == ours then
+    e.diagnosis = "wrong_secret"
+    e.recommend = "The server computed the same string-to-sign: the AccessKeySecret is wrong."
+  else
+    e.diagnosis = "signing_difference"
+    e.recommend = "The server signed a different string than the client (compare "
+      .. "err.string_to_sign with err.client_string_to_sign); this is a signing bug or a proxy "
+      .. "that rewrote the request."
+  end
+end
+
+--- A server error from an HTTP error response (`result` as the C core delivers it).
+function M.from_response(result)
+  local body = result.body or ""
+  local headers = result.headers or {}
+  local fields
+  local ctype = headers["content-type"] or ""
+  if ctype:find("xml", 1, true) or body:match("^%s*<") then
+    fields = {
+      code = xml_field(body, "Code"), message = xml_field(body, "Message"),
+      request_id = xml_field(body, "RequestId"), host_id = xml_field(body, "HostId"),
+      recommend = xml_field(body, "Recommend"),
+    }
+  else
+    local doc = json.decode(body)
+    if type(doc) == "table" then
+      local detail = doc.AccessDeniedDetail
+      fields = {
+        code = doc.Code or doc.code, message = doc.Message or doc.message,
+        request_id = doc.RequestId or doc.requestId or doc.request_id,
+        host_id = doc.HostId or doc.hostId, recommend = doc.Recommend or doc.recommend,
+        access_denied_detail = detail ~= json.null and detail or nil,
+        data = doc,
+      }
+    end
+  end
+  fields = fields or {}
+  if not fields.code then
+    fields.code = "SDK.InvalidResponse"
+    fields.message = string.format("HTTP %d with a body that is not an error document: %s",
+      result.status, excerpt(body))
+  end
+  fields.kind = "server"
+  fields.http_status = result.status
+  fields.request_id = fields.request_id or headers["x-acs-request-id"]
+  fields.attempts = result.attempts
+  fields.message = fields.message or ""
+  local e = M.new(fields)
+  if e.code == "SignatureDoesNotMatch" or e.code == "IncompleteSignature" then
+    diagnose_signature(e, result.string_to_sign)
+  end
+  return e
+end
+
+--- A client error for a call that ended without a usable HTTP response.
+function M.from_transport(result)
+  local e = M.client(result.error, result.message, { attempts = result.attempts })
+  e.timeout = result.timeout
+  return e
+end
+
+return M

@@ -1,0 +1,96 @@
+--- alicloud: Alibaba Cloud OpenAPI from Lua 5.4, synchronously or asynchronously on worker
+-- threads in C. See README.md for a tour and DESIGN.md (shared) for the contract.
+local core = require("alicloud.core")
+local client = require("alicloud.client")
+local config = require("alicloud.config")
+local credentials = require("alicloud.credentials")
+local endpoints = require("alicloud.endpoints")
+local errors = require("alicloud.errors")
+local promise = require("alicloud.promise")
+local response = require("alicloud.response")
+local runtime = require("alicloud.runtime")
+
+local alicloud = {
+  VERSION = core.version,
+  credentials = credentials,
+  endpoints = endpoints,
+  errors = errors,
+  all = promise.all,
+  all_settled = promise.all_settled,
+  race = promise.race,
+  meta = response.meta,
+  pending = runtime.pending,
+}
+
+--- alicloud.config([table]) -> a config with chained with_* setters.
+function alicloud.config(t)
+  return config.new(t)
+end
+
+--- alicloud.client(product, opts) -> a client for one product in one region.
+function alicloud.client(product, opts)
+  return client.new(product, opts)
+end
+
+--- Delivers what is complete without blocking; returns how many calls were delivered.
+function alicloud.dispatch(max)
+  if max ~= nil and (math.type(max) ~= "integer" or max < 1) then
+    error("dispatch: max must be a positive integer", 2)
+  end
+  return runtime.dispatch(max)
+end
+
+--- Blocks, delivering, until nothing is pending. Returns true, or nil and an SDK.WaitTimeout
+-- error when `timeout` seconds pass first.
+function alicloud.run(timeout)
+  if timeout ~= nil and type(timeout) ~= "number" then
+    error("run: timeout must be a number of seconds", 2)
+  end
+  return runtime.run(timeout)
+end
+
+--- Runs fn(...) in a coroutine, where promise:await() suspends it; returns a promise of its
+-- first result.
+function alicloud.async(fn, ...)
+  if type(fn) ~= "function" then error("async: fn must be a function", 2) end
+  local p = promise.new()
+  local co = coroutine.create(function(...)
+    local ok, r = xpcall(fn, debug.traceback, ...)
+    if ok then p:_resolve(r) else p:_settle("rejected", errors.from_raised(r)) end
+  end)
+  local ok, err = coroutine.resume(co, ...)
+  if not ok then p:_settle("rejected", errors.from_raised(err)) end
+  return p
+end
+
+-- The object event loops watch: the cqueues polling protocol plus dispatch.
+local Runtime = {}
+Runtime.__index = Runtime
+Runtime.__name = "alicloud.RuntimeHandle"
+
+function Runtime.pollfd() return runtime.core():fd() end
+function Runtime.events() return "r" end
+--- 0 when deferred work is ready now, otherwise nil (wait for the fd).
+function Runtime.timeout()
+  if runtime.has_jobs() then return 0 end
+  return nil
+end
+function Runtime.dispatch(_, max) return alicloud.dispatch(max) end
+function Runtime.pending() return runtime.pending() end
+
+local handle = setmetatable({}, Runtime)
+
+--- alicloud.runtime() -> the object to watch: :pollfd(), :events(), :timeout(), :dispatch().
+function alicloud.runtime()
+  return handle
+end
+
+--- Receives errors raised by callbacks and handlers during delivery. Replace it freely.
+function alicloud.on_error(err)
+  io.stderr:write("alicloud: error in a callback: ", tostring(err), "\n")
+end
+
+alicloud.signer = require("alicloud.signer")
+
+runtime.set_host(alicloud)
+return alicloud

@@ -1,0 +1,59 @@
+--- Parameter flattening the Alibaba way: lists become Name.1, Name.2 (1-based); tables
+-- become Name.Field; booleans and numbers become strings; nil is skipped; integers never
+-- render as 1.0.
+local M = {}
+
+local function scalar(v, name)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "boolean" then return v and "true" or "false" end
+  if t == "number" then
+    local i = math.tointeger(v)
+    if i then return string.format("%d", i) end
+    if v ~= v or v == math.huge or v == -math.huge then
+      error(string.format("parameter '%s' is not a finite number", name), 0)
+    end
+    local s = string.format("%.14g", v)
+    if tonumber(s) ~= v then s = string.format("%.17g", v) end
+    return s
+  end
+  error(string.format("parameter '%s' has unsupported type %s", name, t), 0)
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then return ta == "number" end
+    return a < b
+  end)
+  return keys
+end
+
+local function flatten_into(out, prefix, v, null)
+  if v == nil or v == null then return end
+  if type(v) ~= "table" then
+    out[#out + 1] = { prefix, scalar(v, prefix) }
+    return
+  end
+  for _, k in ipairs(sorted_keys(v)) do
+    if type(k) ~= "string" and not math.tointeger(k) then
+      error(string.format("parameter '%s' has a key of type %s", prefix, type(k)), 0)
+    end
+    local name = prefix == "" and tostring(k) or prefix .. "." .. scalar(k, prefix)
+    flatten_into(out, name, v[k], null)
+  end
+end
+
+--- Flattens a params table into a list of {name, value} string pairs, sorted by name within
+-- each level. Raises (level 0 message) on values that cannot be sent.
+function M.flatten(params, null)
+  local out = {}
+  if params == nil then return out end
+  if type(params) ~= "table" then error("params must be a table", 0) end
+  flatten_into(out, "", params, null)
+  return out
+end
+
+return M

@@ -1,0 +1,221 @@
+--- Promises for async calls. Handlers always run at a delivery (dispatch, run, wait or an
+-- event-loop adapter), never inside the call that registered them. `:next` because `then`
+-- is a keyword.
+local runtime = require("alicloud.runtime")
+local errors = require("alicloud.errors")
+
+local M = {}
+
+local Promise = {}
+Promise.__index = Promise
+Promise.__name = "alicloud.Promise"
+
+function Promise:__tostring()
+  return string.format("alicloud.Promise (%s)", self._state)
+end
+
+function M.is(v)
+  return getmetatable(v) == Promise
+end
+
+--- A pending promise; `task` (C task) and `client` are set for async calls.
+function M.new(task, client)
+  return setmetatable({ _state = "pending", _handlers = {}, _task = task, _client = client },
+    Promise)
+end
+
+function M.rejected(err)
+  local p = M.new()
+  p:_settle("rejected", err)
+  return p
+end
+
+function M.resolved(v)
+  local p = M.new()
+  p:_settle("fulfilled", v)
+  return p
+end
+
+--- Settles once; later calls do nothing. Handlers are deferred to the next delivery.
+function Promise:_settle(state, value)
+  if self._state ~= "pending" then return false end
+  self._state, self._value = state, value
+  self._client = nil
+  local handlers = self._handlers
+  self._handlers = nil
+  runtime.forget(self)
+  for i = 1, #handlers do runtime.defer(handlers[i], state, value) end
+  return true
+end
+
+-- Settles with `v`, adopting it when it is itself a promise.
+function Promise:_resolve(v)
+  if M.is(v) then
+    v:_on_settle(function(state, value) self:_settle(state, value) end)
+  else
+    self:_settle("fulfilled", v)
+  end
+end
+
+--- Calls h(state, value) at a delivery once settled (or at the next one if already settled).
+function Promise:_on_settle(h)
+  if self._state == "pending" then
+    self._handlers[#self._handlers + 1] = h
+    runtime.observe(self)
+  else
+    runtime.defer(h, self._state, self._value)
+  end
+end
+
+--- A user callback(res, err); an error it raises goes to alicloud.on_error.
+function Promise:_listen(callback)
+  self:_on_settle(function(state, value)
+    local ok, err
+    if state == "fulfilled" then
+      ok, err = xpcall(callback, debug.traceback, value, nil)
+    else
+      ok, err = xpcall(callback, debug.traceback, nil, value)
+    end
+    if not ok then runtime.report(err) end
+  end)
+end
+
+function Promise:status()
+  return self._state
+end
+
+--- Blocks this thread (delivering other completions meanwhile) until settled or `timeout`
+-- seconds pass. Returns res, or nil and err; on timeout err.code is SDK.WaitTimeout and the
+-- promise stays pending.
+function Promise:wait(timeout)
+  if timeout ~= nil and type(timeout) ~= "number" then
+    error("wait: timeout must be a number of seconds", 2)
+  end
+  local ok, err = runtime.drive(function() return self._state ~= "pending" end, timeout)
+  if not ok then return nil, err end
+  if self._state == "fulfilled" then return self._value end
+  return nil, self._value
+end
+
+--- Inside a coroutine: suspends it until settled (driven by alicloud.run, wait or an
+-- adapter). Outside one: the same as wait().
+function Promise:await()
+  local co, main = coroutine.running()
+  if main or not coroutine.isyieldable() then return self:wait() end
+  if self._state == "pending" then
+    self:_on_settle(function()
+      local ok, err = coroutine.resume(co)
+      if not ok then runtime.report(err) end
+    end)
+    repeat coroutine.yield() until self._state ~= "pending"
+  end
+  if self._state == "fulfilled" then return self._value end
+  return nil, self._value
+end
+
+--- p:next(on_ok [, on_err]) -> a new promise settled by the handler's result. A handler that
+-- raises rejects the new promise; one that returns a promise is followed.
+function Promise:next(on_ok, on_err)
+  if on_ok ~= nil and type(on_ok) ~= "function" then error("next: on_ok must be a function", 2) end
+  if on_err ~= nil and type(on_err) ~= "function" then
+    error("next: on_err must be a function", 2)
+  end
+  local child = M.new()
+  self:_on_settle(function(state, value)
+    local handler = state == "fulfilled" and on_ok or on_err
+    if not handler then
+      child:_settle(state, value)
+      return
+    end
+    local ok, r = xpcall(handler, debug.traceback, value)
+    if ok then child:_resolve(r) else child:_settle("rejected", errors.from_raised(r)) end
+  end)
+  return child
+end
+
+function Promise:catch(fn)
+  return self:next(nil, fn)
+end
+
+function Promise:finally(fn)
+  if type(fn) ~= "function" then error("finally: fn must be a function", 2) end
+  return self:next(function(v)
+    fn()
+    return v
+  end, function(e)
+    fn()
+    return M.rejected(e)
+  end)
+end
+
+--- Cancels a pending call: queued, it never runs; in flight, its transfer is aborted.
+-- Returns true if it was pending; it is then rejected with SDK.Cancelled.
+function Promise:cancel()
+  if self._state ~= "pending" then return false end
+  local task = self._task
+  if task then
+    task:cancel()
+    runtime.settled_early(task:id())
+  end
+  self:_settle("rejected", errors.client("SDK.Cancelled", "the call was cancelled"))
+  return true
+end
+
+-- Combinators ------------------------------------------------------------------------
+
+local function check_list(list, name)
+  if type(list) ~= "table" then error(name .. ": expected a list of promises", 3) end
+  for i = 1, #list do
+    if not M.is(list[i]) then error(string.format("%s: item %d is not a promise", name, i), 3) end
+  end
+end
+
+--- Fulfils with the list of results when all fulfil; rejects with the first rejection.
+function M.all(list)
+  check_list(list, "all")
+  local out, left = M.new(), #list
+  local results = {}
+  if left == 0 then out:_settle("fulfilled", results) end
+  for i = 1, #list do
+    list[i]:_on_settle(function(state, value)
+      if state == "rejected" then
+        out:_settle("rejected", value)
+        return
+      end
+      results[i] = value
+      left = left - 1
+      if left == 0 then out:_settle("fulfilled", results) end
+    end)
+  end
+  return out
+end
+
+--- Fulfils with { {status=, value=|reason=}, ... } once every promise settled.
+function M.all_settled(list)
+  check_list(list, "all_settled")
+  local out, left = M.new(), #list
+  local results = {}
+  if left == 0 then out:_settle("fulfilled", results) end
+  for i = 1, #list do
+    list[i]:_on_settle(function(state, value)
+      results[i] = state == "fulfilled" and { status = state, value = value }
+        or { status = state, reason = value }
+      left = left - 1
+      if left == 0 then out:_settle("fulfilled", results) end
+    end)
+  end
+  return out
+end
+
+--- Settles like the first promise to settle.
+function M.race(list)
+  check_list(list, "race")
+  local out = M.new()
+  for i = 1, #list do
+    list[i]:_on_settle(function(state, value) out:_settle(state, value) end)
+  end
+  return out
+end
+
+M.Promise = Promise
+return M

@@ -1,0 +1,173 @@
+--- The runtime of one Lua state: the C completion queue and pipe, the table of pending calls,
+-- and the queue of deferred jobs (promise handlers). Everything the Lua side delivers happens
+-- here, on the state's own thread, inside dispatch().
+local core = require("alicloud.core")
+local errors = require("alicloud.errors")
+
+local M = {}
+
+local REGISTRY_KEY = "alicloud.runtime"
+
+-- Kept in the registry so that reloading the module (busted's insulate) keeps one runtime.
+local function state()
+  local reg = debug.getregistry()
+  local R = reg[REGISTRY_KEY]
+  if not R then
+    R = {
+      core = core.runtime(),
+      calls = setmetatable({}, { __mode = "v" }), -- task id -> promise (false once settled early)
+      observed = {},      -- promises someone will look at: kept alive until settled
+      count = 0,          -- unsettled async calls
+      jobs = {}, jhead = 1, jtail = 0,
+      depth = 0,          -- > 0 while dispatching
+      host = nil,         -- the alicloud module table (for on_error)
+    }
+    reg[REGISTRY_KEY] = R
+  end
+  return R
+end
+M.state = state
+
+function M.set_host(host)
+  state().host = host
+end
+
+--- Reports an error raised by user code during delivery to alicloud.on_error.
+function M.report(err)
+  local R = state()
+  local handler = R.host and R.host.on_error
+  if type(handler) == "function" then
+    local ok, e2 = pcall(handler, err)
+    if ok then return end
+    err = tostring(err) .. "\n(and alicloud.on_error failed: " .. tostring(e2) .. ")"
+  end
+  io.stderr:write("alicloud: error in a callback: ", tostring(err), "\n")
+end
+
+--- Runs fn(a, b) at the next delivery, never now.
+function M.defer(fn, a, b)
+  local R = state()
+  local t = R.jtail + 1
+  R.jobs[t] = { fn, a, b }
+  R.jtail = t
+  if R.depth == 0 then R.core:wake() end -- so event loops watching the fd come to deliver
+end
+
+--- Keeps p alive until it settles: someone observes it (a callback, a handler, a waiter).
+function M.observe(p)
+  if p._state == "pending" then state().observed[p] = true end
+end
+
+--- Registers an async call: its promise settles when the task's completion arrives.
+function M.register(id, p)
+  local R = state()
+  R.calls[id] = p
+  R.count = R.count + 1
+end
+
+--- A call settled before its completion arrived (cancel): forget it, swallow the completion.
+function M.settled_early(id)
+  local R = state()
+  if R.calls[id] ~= nil and R.calls[id] ~= false then
+    R.calls[id] = false
+    R.count = R.count - 1
+  end
+end
+
+function M.forget(p)
+  state().observed[p] = nil
+end
+
+local function run_jobs(R)
+  while R.jhead <= R.jtail do
+    local h = R.jhead
+    local job = R.jobs[h]
+    R.jobs[h] = nil
+    R.jhead = h + 1
+    local ok, err = xpcall(job[1], debug.traceback, job[2], job[3])
+    if not ok then M.report(err) end
+  end
+end
+
+local settle_from_result -- set by the client layer: function(promise, result)
+
+function M.set_settler(fn)
+  settle_from_result = fn
+end
+
+--- Delivers what is complete; never blocks. Returns how many calls were delivered.
+function M.dispatch(max)
+  local R = state()
+  max = max or math.huge
+  local delivered = 0
+  R.depth = R.depth + 1
+  local ok, err = pcall(function()
+    repeat
+      local batch = R.core:pop(math.min(256, max - delivered))
+      for i = 1, #batch do
+        local result = batch[i]
+        local p = R.calls[result.id]
+        R.calls[result.id] = nil
+        if p == nil then
+          R.count = R.count - 1 -- its promise was collected unobserved: nothing to deliver
+        elseif p then
+          R.count = R.count - 1
+          delivered = delivered + 1
+          settle_from_result(p, result)
+        end
+      end
+      run_jobs(R)
+    until #batch == 0 or delivered >= max
+  end)
+  R.depth = R.depth - 1
+  if not ok then error(err, 0) end
+  if max ~= math.huge and delivered >= max then R.core:wake() end -- more may be waiting
+  return delivered
+end
+
+function M.pending()
+  return state().count
+end
+
+function M.has_jobs()
+  local R = state()
+  return R.jhead <= R.jtail
+end
+
+--- Blocks until the fd is readable or `timeout` seconds pass (nil: no limit).
+function M.wait_fd(timeout)
+  return state().core:wait(timeout or -1)
+end
+
+--- Delivers until `done()` is true. Returns true, or nil and an error on timeout or when
+-- nothing left could make done() true.
+function M.drive(done, timeout)
+  local deadline = timeout and core.now() + timeout
+  M.dispatch()
+  while not done() do
+    if M.pending() == 0 and not M.has_jobs() then
+      return nil, errors.client("SDK.Deadlock", "nothing is pending that could settle this wait")
+    end
+    local left = deadline and deadline - core.now()
+    if left and left <= 0 then
+      return nil, errors.client("SDK.WaitTimeout",
+        string.format("still pending after %.3f s", timeout))
+    end
+    M.wait_fd(left)
+    M.dispatch()
+  end
+  return true
+end
+
+--- alicloud.run([timeout]): delivers until nothing is pending.
+function M.run(timeout)
+  local ok, err = M.drive(function() return M.pending() == 0 and not M.has_jobs() end, timeout)
+  if not ok and err.code == "SDK.Deadlock" then return true end
+  return ok, err
+end
+
+function M.core()
+  return state().core
+end
+
+return M

@@ -1,0 +1,24 @@
+--- Request signing, exposed for tests and for debugging a `SignatureDoesNotMatch`.
+--
+-- The same C code the workers use (csrc/core/sign.c), as a pure function: it adds no
+-- parameter and no header. The caller supplies everything that is signed, timestamp and
+-- nonce included.
+--
+-- @module alicloud.signer
+
+--- Sign a request.
+-- @tparam table req
+--   `style` ("rpc" | "roa" | "v3"), `method`, `path` (roa: as signed; v3: the canonical,
+--   already percent-encoded URI; ignored by rpc), `host` (v3: signed as the `host` header
+--   when `headers` has none), `query`, `form` (rpc only), `headers` (each a list of
+--   `{name, value}` pairs or a plain name -> value table; values may be strings, numbers or
+--   booleans), `body` (string), `hashed_payload` (v3: used instead of hex(sha256(body))),
+--   `access_key_id`, `access_key_secret`, `security_token` (accepted and ignored: put
+--   `SecurityToken` / `x-acs-security-token` in query / headers to have it signed).
+-- @treturn table `string_to_sign`, `signature`, and where the style has them
+--   `canonicalized_query_string` (rpc), `canonicalized_headers` and
+--   `canonicalized_resource` (roa), `canonical_request`, `hashed_payload` and
+--   `signed_headers` (v3), `authorization` (roa, v3).
+-- @raise on misuse (not a table, unknown style, a value of the wrong type, an embedded NUL).
+-- @function sign
+return { sign = require("alicloud.core").sign }
