@@ -127,7 +127,7 @@ function Promise:next(on_ok, on_err)
       child:_settle(state, value)
       return
     end
-    local ok, r = xpcall(handler, debug.traceback, value)
+    local ok, r = pcall(handler, value) -- the raised value becomes the rejection, as raised
     if ok then child:_resolve(r) else child:_settle("rejected", errors.from_raised(r)) end
   end)
   return child

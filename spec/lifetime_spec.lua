@@ -1,0 +1,87 @@
+-- Lifetimes: a client collected with calls in flight, and a Lua state closed with calls in
+-- flight (a child lua5.4 process), must stop and join the workers, abort the transfers, free
+-- everything and run no Lua.
+local env = require("spec.support.env")
+local alicloud = env.alicloud()
+
+local function child_command(script)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(script)
+  f:close()
+  local lua = os.getenv("ALICLOUD_LUA") or "lua5.4"
+  local prefix = ""
+  if os.getenv("ALICLOUD_VALGRIND_CHILD") then
+    prefix = "valgrind -q --error-exitcode=99 --leak-check=full "
+      .. "--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "
+      .. "--suppressions=spec/support/valgrind.supp "
+  end
+  return prefix .. lua .. " " .. path .. " 2>&1", path
+end
+
+describe("lifetime", function()
+  local server
+
+  setup(function() server = env.server() end)
+  teardown(function() env.stop() end)
+  before_each(function() server:reset() end)
+
+  it("a client collected with calls in flight aborts them and joins its workers", function()
+    server:config{ delay = 5 }
+    do
+      local ecs = env.ecs()
+      ecs:enable_async(4, 100)
+      for _ = 1, 20 do ecs:DescribeRegionsAsync({}) end
+    end
+    assert.is_truthy(env.eventually(function() return server:stats().current == 4 end))
+    local t0 = env.now()
+    collectgarbage()
+    collectgarbage()
+    -- the collector joined the workers: their transfers were aborted, not waited for
+    assert.is_true(env.now() - t0 < 3)
+    assert.is_true(alicloud.run(10))
+    assert.are.equal(0, alicloud.pending())
+    assert.are.equal(4, server:stats().by_action.DescribeRegions)
+  end)
+
+  it("a call someone still observes keeps its client alive until it settles", function()
+    server:config{ delay = 0.2 }
+    local got
+    do
+      local ecs = env.ecs()
+      ecs:enable_async(1, 10)
+      ecs:DescribeRegionsAsync({}, function(res) got = res end)
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.is_true(alicloud.run(10))
+    assert.are.equal(12, #got.Regions.Region)
+  end)
+
+  it("lua_close with calls queued and in flight exits cleanly and promptly", function()
+    server:config{ delay = 30 }
+    local cmd, path = child_command(string.format([[
+      package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
+      package.cpath = %q .. package.cpath
+      local alicloud = require("alicloud")
+      local ecs = alicloud.client("ecs", { region = "cn-hangzhou", endpoint = %q, scheme = "http",
+        credential = alicloud.credentials.access_key(%q, %q) })
+      ecs:enable_async(3, 100)
+      for _ = 1, 30 do ecs:DescribeRegionsAsync({}, function() print("callback ran") end) end
+      local t0 = os.time()
+      while alicloud.pending() > 0 and os.time() - t0 < 1 do alicloud.dispatch() end
+      io.write("closing\n")
+      os.exit(0, true) -- lua_close: finalizers run, workers must be stopped and joined
+    ]], package.cpath:match("^[^;]*;") or "", server.endpoint, env.fake.ACCESS_KEY_ID,
+      env.fake.ACCESS_KEY_SECRET))
+    local t0 = env.now()
+    local p = io.popen(cmd)
+    local out = p:read("a")
+    local ok, how, code = p:close()
+    os.remove(path)
+    assert.are.equal("closing\n", out)
+    assert.is_true(ok, string.format("child exited with %s %s", tostring(how), tostring(code)))
+    -- far sooner than the server would answer: transfers were aborted, not awaited
+    assert.is_true(env.now() - t0 < 20)
+  end)
+end)
