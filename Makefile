@@ -64,7 +64,8 @@ test: deps all lint
 	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(SPECS)
 
 demo: deps all
-	$(call SPEC_ENV,build) $(LUA) examples/demo.lua
+	ALICLOUD_FAKE=1 $(LUA) examples/quickstart.lua
+	ALICLOUD_FAKE=1 $(LUA) examples/fanout.lua 1000 16
 
 asan: deps build-asan/alicloud/core.so
 	$(call SPEC_ENV,build-asan) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \

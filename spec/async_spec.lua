@@ -173,8 +173,7 @@ describe("async calls", function()
       function()
         local ecs = env.ecs()
         ecs:enable_async(4, 10)
-        local ps = {}
-        for i = 1, 4 do ps[i] = ecs:DescribeRegionsAsync({}) end
+        for _ = 1, 4 do ecs:DescribeRegionsAsync({}) end
         assert.is_truthy(env.eventually(function()
           return server:stats().by_action.DescribeRegions == 4 and server:stats().current == 0
         end))

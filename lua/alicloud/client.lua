@@ -136,13 +136,6 @@ end
 
 -- Request building ----------------------------------------------------------------------
 
-local READ_ONLY = { "^Describe", "^List", "^Get", "^Query", "^Check" }
-
-local function is_read_only(action)
-  for _, pat in ipairs(READ_ONLY) do if action:match(pat) then return true end end
-  return false
-end
-
 local function header_pairs(h)
   local out = {}
   if h == nil then return out end
@@ -239,6 +232,7 @@ function Client:_spec(action, p, opts)
     method = (opts and opts.method or def.method or "POST"):upper(),
     read_only = def.read_only, headers = header_pairs(opts and opts.headers),
   }
+  if spec.read_only == nil then spec.read_only = products.is_read_only(action) end
   local ok, err = pcall(function()
     if def.style == "roa" then
       p = p or {}
