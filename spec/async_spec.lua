@@ -177,10 +177,16 @@ describe("async calls", function()
         assert.is_truthy(env.eventually(function()
           return server:stats().by_action.DescribeRegions == 4 and server:stats().current == 0
         end))
-        env.eventually(function() return false end, 0.05)
-        assert.are.equal(1, alicloud.dispatch(1))
-        assert.is_true(env.readable(alicloud.runtime():pollfd()))
-        assert.are.equal(3, alicloud.dispatch())
+        local fd = alicloud.runtime():pollfd()
+        local delivered = 0
+        while alicloud.pending() > 0 do
+          -- results left in the queue after a partial dispatch keep the fd readable
+          assert.is_true(env.readable(fd, 5))
+          local n = alicloud.dispatch(1)
+          assert.is_true(n <= 1)
+          delivered = delivered + n
+        end
+        assert.are.equal(4, delivered)
       end)
   end)
 

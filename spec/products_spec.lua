@@ -185,7 +185,7 @@ describe("products", function()
     for _, c in ipairs(misspelt) do
       it(("answers %q with %s"):format(c[2], c[3] and "did you mean " .. c[3] or "no guess"),
         function()
-          local a, msg, guess = products.action(c[1], c[2])
+          local a, guess, msg = products.action(c[1], c[2])
           assert.is_nil(a)
           assert.equal(c[3], guess)
           assert.matches(c[1].name, msg, 1, true)
@@ -241,6 +241,8 @@ describe("products", function()
       local p = products.custom({ name = "foo", version = "2021-02-03", style = "roa",
         code = "Foo", endpoint = "foo.example.com:8443" })
       assert.same({ "roa", "Foo", "foo.example.com:8443" }, { p.style, p.code, p.endpoint })
+      local v3 = products.custom({ name = "foo", version = "1", signature_version = "v3" })
+      assert.equal("v3", v3.signature_version)
     end)
 
     it("accepts any action, POST for rpc", function()
@@ -265,6 +267,7 @@ describe("products", function()
       { { name = "foo", version = 1 }, "version must be a string" },
       { { name = "foo", version = "1", regoin = "x" }, "unknown field regoin" },
       { { name = "foo", version = "1", endpoint_type = "global" }, "endpoint_type must be" },
+      { { name = "foo", version = "1", signature_version = "v2" }, "signature_version must be" },
     }
     for i, c in ipairs(misuse) do
       it(("raises on misuse %d (%s)"):format(i, c[2]), function()

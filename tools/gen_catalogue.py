@@ -140,10 +140,20 @@ def index_entry(name, p):
         fields.append("versions = " + lua_str(" ".join(sorted(versions))))
     if p.get("endpoint_map"):
         fields.append("map = " + map_string(p["endpoint_map"]))
-    head = "%s = { " % lua_key(name)
-    if len(head) + sum(len(f) + 2 for f in fields[:6]) > WIDTH:
-        return head + ",\n  ".join(fields) + " },\n"
-    return head + ", ".join(fields) + " },\n"
+    # Fields wrap onto indented lines; a field's length is that of its first line.
+    text = "%s = { %s" % (lua_key(name), fields[0])
+    width = len(text)
+    for f in fields[1:]:
+        first = len(f.split("\n")[0])
+        if width + 2 + first > WIDTH:
+            text += ",\n  " + f
+            width = 2 + first
+        else:
+            text += ", " + f
+            width += 2 + first
+        if "\n" in f:
+            width = len(f.split("\n")[-1])
+    return text + " },\n"
 
 
 def write(path, text):

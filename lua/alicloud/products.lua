@@ -160,7 +160,8 @@ local function check_product(p, fn)
   end
 end
 
---- The action table of `product`, or nil, a message, and the closest action name (or nil).
+--- The action table of `product`, or nil, the closest action name ("did you mean"; nil when
+-- none is close) and a message.
 -- For a custom product every action name is accepted: it has no catalogue to check against.
 function M.action(product, name)
   check_product(product, "products.action")
@@ -183,7 +184,7 @@ function M.action(product, name)
   local msg = string.format("product %s (%s) has no action %q", product.name,
     product.version, name)
   if guess then msg = msg .. string.format("; did you mean %q?", guess) end
-  return nil, msg, guess
+  return nil, guess, msg
 end
 
 --- Every action name of a catalogue product, sorted.
@@ -197,7 +198,8 @@ function M.action_names(product)
 end
 
 local CUSTOM_FIELDS = { name = "string", version = "string", style = "string",
-  endpoint = "string", code = "string", endpoint_type = "string", endpoint_map = "table" }
+  endpoint = "string", code = "string", endpoint_type = "string", endpoint_map = "table",
+  signature_version = "string" }
 
 --- A product table for a product outside the catalogue; raises on misuse.
 function M.custom(t)
@@ -209,7 +211,8 @@ function M.custom(t)
     local want = CUSTOM_FIELDS[k]
     if not want then
       error("products.custom: unknown field " .. tostring(k)
-        .. " (expected name, version, style, endpoint, code, endpoint_type, endpoint_map)", 2)
+        .. " (expected name, version, style, endpoint, code, endpoint_type, endpoint_map,"
+        .. " signature_version)", 2)
     end
     if type(v) ~= want then
       error(string.format("products.custom: %s must be a %s, got %s", k, want, type(v)), 2)
@@ -234,6 +237,10 @@ function M.custom(t)
   if etype ~= "regional" and etype ~= "central" then
     error("products.custom: endpoint_type must be \"regional\" or \"central\", got " .. etype, 2)
   end
+  local sv = t.signature_version
+  if sv and sv ~= "v1" and sv ~= "v3" then
+    error("products.custom: signature_version must be \"v1\" or \"v3\", got " .. sv, 2)
+  end
   local map = {}
   for region, host in pairs(t.endpoint_map or {}) do
     if type(region) ~= "string" or type(host) ~= "string" then
@@ -244,7 +251,7 @@ function M.custom(t)
   return {
     name = t.name, code = t.code or t.name, version = t.version, versions = { t.version },
     style = style, endpoint = t.endpoint, endpoint_type = etype, endpoint_map = map,
-    custom = true,
+    signature_version = sv, custom = true,
   }
 end
 

@@ -4,12 +4,7 @@
 -- each host followed by its regions }
 return {
 acm = { "acm", "2020-02-06", "regional", "roa", 9 },
-["acms-open"] = { "acms-open",
-  "2020-02-06",
-  "regional",
-  "roa",
-  8,
-  map = [[
+["acms-open"] = { "acms-open", "2020-02-06", "regional", "roa", 8, map = [[
   acm.ap-southeast-1.aliyuncs.com ap-southeast-1
   acm.ap-southeast-2.aliyuncs.com ap-southeast-2
   acm.cn-beijing.aliyuncs.com cn-beijing
@@ -27,12 +22,7 @@ acm = { "acm", "2020-02-06", "regional", "roa", 9 },
   acm.us-east-1.aliyuncs.com us-east-1
   acm.us-west-1.aliyuncs.com us-west-1
 ]] },
-actiontrail = { "Actiontrail",
-  "2020-07-06",
-  "regional",
-  "rpc",
-  18,
-  map = [[
+actiontrail = { "Actiontrail", "2020-07-06", "regional", "rpc", 18, map = [[
   actiontrail.aliyuncs.com cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
     cn-hangzhou-finance cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1
@@ -43,12 +33,7 @@ actiontrail = { "Actiontrail",
     cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1
   actiontrail.ap-northeast-1.aliyuncs.com ap-northeast-2-pop eu-west-1-oxs rus-west-1-pop
 ]] },
-adb = { "adb",
-  "2019-03-15",
-  "regional",
-  "rpc",
-  102,
-  map = [[
+adb = { "adb", "2019-03-15", "regional", "rpc", 102, map = [[
   adb.aliyuncs.com ap-southeast-1 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou
     cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1
@@ -63,12 +48,7 @@ adb = { "adb",
 ["address-purification"] = { "address-purification", "2019-11-18", "regional", "rpc", 19 },
 aegis = { "aegis", "2016-11-11", false, "rpc", 224 },
 afs = { "afs", "2018-01-12", false, "rpc", 15 },
-["ahas-openapi"] = { "ahas-openapi",
-  "2019-09-01",
-  "regional",
-  "rpc",
-  59,
-  map = [[
+["ahas-openapi"] = { "ahas-openapi", "2019-09-01", "regional", "rpc", 59, map = [[
   ahas.ap-southeast-1.aliyuncs.com ap-southeast-1
   ahas.cn-beijing.aliyuncs.com cn-beijing
   ahas.cn-hangzhou.aliyuncs.com cn-hangzhou
@@ -78,12 +58,7 @@ afs = { "afs", "2018-01-12", false, "rpc", 15 },
   ahas.cn-zhangjiakou.aliyuncs.com cn-zhangjiakou
   ahas.eu-central-1.aliyuncs.com eu-central-1
 ]] },
-ahas_openapi = { "ahas-openapi",
-  "2019-09-01",
-  "regional",
-  "rpc",
-  2,
-  map = [[
+ahas_openapi = { "ahas-openapi", "2019-09-01", "regional", "rpc", 2, map = [[
   ahas.cn-beijing.aliyuncs.com cn-beijing
   ahas.cn-hangzhou.aliyuncs.com cn-hangzhou
   ahas.cn-hongkong.aliyuncs.com cn-hongkong
@@ -99,12 +74,7 @@ aiworkspace = { "AIWorkSpace", "2021-02-04", false, "roa", 29 },
 alb = { "Alb", "2020-06-16", "regional", "rpc", 83 },
 alidns = { "Alidns", "2015-01-09", "central", "rpc", 159 },
 alikafka = { "alikafka", "2019-09-16", "regional", "rpc", 44 },
-alimt = { "alimt",
-  "2018-10-12",
-  "regional",
-  "rpc",
-  20,
-  map = [[
+alimt = { "alimt", "2018-10-12", "regional", "rpc", 20, map = [[
   mt.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
@@ -123,12 +93,7 @@ alinlp = { "alinlp", "2020-06-29", "regional", "rpc", 57 },
 aliyuncvc = { "aliyuncvc", "2019-10-30", "regional", "rpc", 56, versions = "2019-10-30 2020-03-30" },
 amp = { "amp", "2020-07-08", false, "roa", 31 },
 ["amqp-open"] = { "amqp-open", "2019-12-12", "regional", "rpc", 24 },
-["antiddos-public"] = { "antiddos-public",
-  "2017-05-18",
-  "regional",
-  "rpc",
-  14,
-  map = [[
+["antiddos-public"] = { "antiddos-public", "2017-05-18", "regional", "rpc", 14, map = [[
   antiddos-openapi.ap-northeast-1.aliyuncs.com ap-northeast-1
   antiddos-openapi.ap-south-1.aliyuncs.com ap-south-1
   antiddos-openapi.ap-southeast-2.aliyuncs.com ap-southeast-2
@@ -155,24 +120,14 @@ amp = { "amp", "2020-07-08", false, "roa", 31 },
     cn-zhengzhou-nebula-1 eu-west-1-oxs rus-west-1-pop us-east-1 us-west-1
 ]] },
 apds = { "apds", "2022-03-31", false, "roa", 30 },
-appmallsservice = { "AppMallsService",
-  "2018-02-24",
-  "regional",
-  "rpc",
-  12,
-  map = [[
+appmallsservice = { "AppMallsService", "2018-02-24", "regional", "rpc", 12, map = [[
   appms.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-beijing cn-chengdu cn-hangzhou cn-hongkong cn-huhehaote cn-qingdao cn-shanghai
     cn-shenzhen cn-zhangjiakou eu-central-1 eu-west-1 me-east-1 us-east-1 us-west-1
 ]] },
 ["appstream-center"] = { "appstream-center", "2021-09-01", false, "rpc", 25 },
 aps = { "aps", "2024-03-25", false, "rpc", 1 },
-arms = { "ARMS",
-  "2019-08-08",
-  "regional",
-  "rpc",
-  171,
-  map = [[
+arms = { "ARMS", "2019-08-08", "regional", "rpc", 171, map = [[
   arms.aliyuncs.com ap-northeast-2-pop cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
     cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 cn-hangzhou-internal-test-2
@@ -184,12 +139,7 @@ arms = { "ARMS",
 ]] },
 arms4finance = { "ARMS4FINANCE", "2017-11-30", false, "rpc", 2 },
 avatar = { "avatar", "2022-01-30", false, "rpc", 30 },
-baas = { "Baas",
-  "2018-12-21",
-  "regional",
-  "rpc",
-  86,
-  map = [[
+baas = { "Baas", "2018-12-21", "regional", "rpc", 86, map = [[
   baas.aliyuncs.com cn-beijing cn-huhehaote cn-qingdao cn-shanghai cn-shenzhen cn-zhangjiakou
   baas.ap-southeast-1.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-2 cn-hongkong eu-central-1
     eu-west-1 us-east-1 us-west-1
@@ -197,23 +147,13 @@ baas = { "Baas",
 beian = { "Beian", "2016-08-10", false, "rpc", 14 },
 ["biz-ipdb"] = { "Biz-ipdb", "2016-08-08", false, "rpc", 19 },
 bpstudio = { "BPStudio", "2021-09-31", false, "rpc", 16 },
-brinekingdom = { "brinekingdom",
-  "2019-06-27",
-  "regional",
-  "rpc",
-  2,
-  map = [[
+brinekingdom = { "brinekingdom", "2019-06-27", "regional", "rpc", 2, map = [[
   brinekingdom.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-beijing cn-chengdu cn-hangzhou cn-hangzhou-finance cn-hongkong cn-huhehaote
     cn-north-2-gov-1 cn-qingdao cn-shanghai cn-shanghai-finance-1 cn-shenzhen cn-shenzhen-finance-1
     cn-zhangjiakou eu-central-1 eu-west-1 me-east-1 us-east-1 us-west-1
 ]] },
-bssopenapi = { "BssOpenApi",
-  "2017-12-14",
-  "regional",
-  "rpc",
-  99,
-  map = [[
+bssopenapi = { "BssOpenApi", "2017-12-14", "regional", "rpc", 99, map = [[
   business.aliyuncs.com cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou
     cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1
@@ -229,12 +169,7 @@ bssopenapi = { "BssOpenApi",
 ]] },
 btripopen = { "btripOpen", "2022-05-20", false, "roa", 1 },
 cams = { "cams", "2020-06-06", "regional", "rpc", 2 },
-cas = { "cas",
-  "2020-04-07",
-  "regional",
-  "rpc",
-  24,
-  map = [[
+cas = { "cas", "2020-04-07", "regional", "rpc", 24, map = [[
   cas.aliyuncs.com ap-northeast-2-pop ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian
     cn-haidian-cm12-c01 cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance
@@ -250,35 +185,20 @@ cas = { "cas",
 cassandra = { "Cassandra", "2019-01-01", "central", "rpc", 53 },
 cbn = { "Cbn", "2017-09-12", "central", "rpc", 147 },
 cc5g = { "CC5G", "2022-03-14", false, "rpc", 58 },
-ccc = { "CCC",
-  "2020-07-01",
-  "regional",
-  "rpc",
-  171,
-  map = [[
+ccc = { "CCC", "2020-07-01", "regional", "rpc", 171, map = [[
   ccc.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-beijing cn-chengdu cn-hangzhou-finance cn-hongkong cn-huhehaote
     cn-north-2-gov-1 cn-qingdao cn-shanghai-finance-1 cn-shenzhen cn-shenzhen-finance-1
     cn-zhangjiakou eu-central-1 eu-west-1 me-east-1 us-east-1 us-west-1
 ]] },
 ccs = { "Ccs", "2017-10-01", false, "rpc", 5 },
-cdn = { "Cdn",
-  "2018-05-10",
-  "central",
-  "rpc",
-  152,
-  map = [[
+cdn = { "Cdn", "2018-05-10", "central", "rpc", 152, map = [[
   cdn.ap-southeast-1.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 eu-central-1 eu-west-1 me-east-1 us-east-1 us-west-1
 ]] },
 cdrs = { "CDRS", "2020-11-01", false, "rpc", 49 },
 chatbot = { "Chatbot", "2017-10-11", false, "rpc", 1 },
-clickhouse = { "clickhouse",
-  "2019-11-11",
-  "regional",
-  "rpc",
-  63,
-  map = [[
+clickhouse = { "clickhouse", "2019-11-11", "regional", "rpc", 63, map = [[
   clickhouse.aliyuncs.com ap-northeast-2-pop ap-southeast-1 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian
     cn-haidian-cm12-c01 cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance
@@ -291,12 +211,7 @@ clickhouse = { "clickhouse",
     eu-west-1-oxs me-east-1 rus-west-1-pop us-east-1 us-west-1
 ]] },
 ["cloud-siem"] = { "cloud-siem", "2022-06-16", false, "rpc", 109 },
-cloudapi = { "CloudAPI",
-  "2016-07-14",
-  "regional",
-  "rpc",
-  193,
-  map = [[
+cloudapi = { "CloudAPI", "2016-07-14", "regional", "rpc", 193, map = [[
   apigateway.aliyuncs.com ap-northeast-2-pop cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
     cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 cn-hangzhou-internal-test-2
@@ -340,12 +255,7 @@ cloudapi = { "CloudAPI",
 cloudauth = { "Cloudauth", "2019-03-07", "central", "rpc", 42 },
 ["cloudauth-console"] = { "Cloudauth-console", "2019-04-03", "regional", "rpc", 2 },
 cloudcallcenter = { "CloudCallCenter", "2017-07-05", false, "rpc", 474 },
-cloudesl = { "cloudesl",
-  "2020-02-01",
-  "regional",
-  "rpc",
-  71,
-  map = [[
+cloudesl = { "cloudesl", "2020-02-01", "regional", "rpc", 71, map = [[
   cloudesl.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -358,21 +268,11 @@ cloudesl = { "cloudesl",
     cn-zhangjiakou cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1 eu-central-1 eu-west-1
     eu-west-1-oxs me-east-1 rus-west-1-pop us-east-1 us-west-1
 ]] },
-cloudfw = { "Cloudfw",
-  "2017-12-07",
-  "central",
-  "rpc",
-  76,
-  map = [[
+cloudfw = { "Cloudfw", "2017-12-07", "central", "rpc", 76, map = [[
   cloudfw.ap-southeast-1.aliyuncs.com ap-southeast-1
   cloudfw.cn-hangzhou.aliyuncs.com cn-hangzhou
 ]] },
-cloudgame = { "cloudgame",
-  "2020-04-29",
-  "regional",
-  "rpc",
-  2,
-  map = [[
+cloudgame = { "cloudgame", "2020-04-29", "regional", "rpc", 2, map = [[
   cloudgame.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
@@ -390,12 +290,7 @@ cloudphoto = { "CloudPhoto", "2017-07-11", false, "rpc", 70 },
 cloudwf = { "cloudwf", "2017-03-28", false, "rpc", 224 },
 cms = { "Cms", "2019-01-01", false, "rpc", 165 },
 codeup = { "codeup", "2020-04-14", false, "roa", 64 },
-companyreg = { "companyreg",
-  "2020-03-06",
-  "regional",
-  "rpc",
-  33,
-  map = [[
+companyreg = { "companyreg", "2020-03-06", "regional", "rpc", 33, map = [[
   companyreg.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -410,24 +305,14 @@ companyreg = { "companyreg",
 ]] },
 computenest = { "ComputeNest", "2021-06-01", "regional", "rpc", 12 },
 computenestsupplier = { "ComputeNestSupplier", "2021-05-21", "regional", "rpc", 32 },
-config = { "Config",
-  "2020-09-07",
-  "central",
-  "rpc",
-  139,
-  map = [[
+config = { "Config", "2020-09-07", "central", "rpc", 139, map = [[
   config.ap-southeast-1.aliyuncs.com ap-southeast-1
   config.cn-shanghai.aliyuncs.com cn-shanghai
 ]] },
 cr = { "cr", "2016-06-07", "regional", "roa", 36 },
 cr_ee = { "cr", "2018-12-01", "regional", "rpc", 65 },
 crm = { "Crm", "2015-04-08", false, "rpc", 12 },
-cs = { "CS",
-  "2015-12-15",
-  "regional",
-  "roa",
-  48,
-  map = [[
+cs = { "CS", "2015-12-15", "regional", "roa", 48, map = [[
   cs-vpc.cn-hangzhou-finance.aliyuncs.com cn-hangzhou-finance
   cs-vpc.cn-shanghai-finance-1.aliyuncs.com cn-shanghai-finance-1
   cs-vpc.cn-shenzhen-finance-1.aliyuncs.com cn-shenzhen-finance-1
@@ -442,31 +327,16 @@ cs = { "CS",
 ]] },
 csas = { "csas", "2023-01-20", false, "rpc", 100 },
 csb = { "CSB", "2017-11-18", "regional", "rpc", 54 },
-cusanalytic_sc_online = { "cusanalytic_sc_online",
-  "2019-05-24",
-  "central",
-  "rpc",
-  14,
-  map = [[
+cusanalytic_sc_online = { "cusanalytic_sc_online", "2019-05-24", "central", "rpc", 14, map = [[
   cusanalytic.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-beijing cn-chengdu cn-hangzhou cn-hangzhou-finance cn-hongkong cn-huhehaote
     cn-north-2-gov-1 cn-qingdao cn-shanghai cn-shanghai-finance-1 cn-shenzhen cn-shenzhen-finance-1
     cn-zhangjiakou eu-central-1 eu-west-1 me-east-1 us-east-1 us-west-1
 ]] },
-das = { "DAS",
-  "2020-01-16",
-  "central",
-  "rpc",
-  84,
-  map = [[
+das = { "DAS", "2020-01-16", "central", "rpc", 84, map = [[
   das.cn-shanghai.aliyuncs.com cn-shanghai
 ]] },
-["dataworks-public"] = { "dataworks-public",
-  "2020-05-18",
-  "regional",
-  "rpc",
-  309,
-  map = [[
+["dataworks-public"] = { "dataworks-public", "2020-05-18", "regional", "rpc", 309, map = [[
   dataworks.aliyuncs.com cn-hangzhou-finance cn-huhehaote cn-north-2-gov-1 cn-qingdao
     cn-shanghai-finance-1 cn-shenzhen-finance-1 cn-zhangjiakou
   dataworks.ap-northeast-1.aliyuncs.com ap-northeast-1
@@ -487,12 +357,7 @@ das = { "DAS",
   dataworks.us-east-1.aliyuncs.com us-east-1
   dataworks.us-west-1.aliyuncs.com us-west-1
 ]] },
-dbfs = { "DBFS",
-  "2020-04-18",
-  "regional",
-  "rpc",
-  35,
-  map = [[
+dbfs = { "DBFS", "2020-04-18", "regional", "rpc", 35, map = [[
   dbfs.aliyuncs.com ap-northeast-2-pop cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
     cn-hangzhou-finance cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1
@@ -503,12 +368,7 @@ dbfs = { "DBFS",
     cn-shenzhen-su18-b01 cn-wuhan cn-wulanchabu cn-yushanfang cn-zhangbei cn-zhangbei-na61-b01
     cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1 eu-west-1-oxs rus-west-1-pop
 ]] },
-dbs = { "Dbs",
-  "2019-03-06",
-  "regional",
-  "rpc",
-  36,
-  map = [[
+dbs = { "Dbs", "2019-03-06", "regional", "rpc", 36, map = [[
   dbs-api.ap-northeast-1.aliyuncs.com ap-northeast-1
   dbs-api.ap-south-1.aliyuncs.com ap-south-1
   dbs-api.ap-southeast-1.aliyuncs.com ap-southeast-1
@@ -524,12 +384,7 @@ dbs = { "Dbs",
   dbs-api.eu-west-1.aliyuncs.com eu-west-1
   dbs-api.me-east-1.aliyuncs.com me-east-1
 ]] },
-dcdn = { "dcdn",
-  "2018-01-15",
-  "regional",
-  "rpc",
-  228,
-  map = [[
+dcdn = { "dcdn", "2018-01-15", "regional", "rpc", 228, map = [[
   dcdn.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -542,12 +397,7 @@ dcdn = { "dcdn",
     cn-yushanfang cn-zhangbei-na61-b01 cn-zhangjiakou cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1
     eu-central-1 eu-west-1 eu-west-1-oxs me-east-1 rus-west-1-pop us-east-1 us-west-1
 ]] },
-ddosbgp = { "ddosbgp",
-  "2018-07-20",
-  "regional",
-  "rpc",
-  27,
-  map = [[
+ddosbgp = { "ddosbgp", "2018-07-20", "regional", "rpc", 27, map = [[
   ddosbgp.aliyuncs.com cn-beijing cn-chengdu cn-hangzhou cn-hangzhou-finance cn-huhehaote
     cn-north-2-gov-1 cn-qingdao cn-shanghai cn-shanghai-finance-1 cn-shenzhen cn-shenzhen-finance-1
     cn-zhangjiakou
@@ -557,12 +407,7 @@ ddosbgp = { "ddosbgp",
 ddoscoo = { "ddoscoo", "2020-01-01", "regional", "rpc", 175 },
 ddosdiversion = { "DdosDiversion", "2023-07-01", false, "rpc", 3 },
 ddospro = { "DDoSPro", "2017-07-25", false, "rpc", 30 },
-dds = { "Dds",
-  "2015-12-01",
-  "regional",
-  "rpc",
-  112,
-  map = [[
+dds = { "Dds", "2015-12-01", "regional", "rpc", 112, map = [[
   mongodb.aliyuncs.com ap-northeast-2-pop cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-guangzhou cn-haidian-cm12-c01
     cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1
@@ -592,12 +437,7 @@ dds = { "Dds",
 democenter = { "DemoCenter", "2020-01-21", "central", "rpc", 4 },
 ["devops-rdc"] = { "devops-rdc", "2020-03-03", false, "rpc", 64 },
 dfs = { "DFS", "2018-06-20", false, "rpc", 31 },
-dg = { "dg",
-  "2019-03-27",
-  "regional",
-  "rpc",
-  21,
-  map = [[
+dg = { "dg", "2019-03-27", "regional", "rpc", 21, map = [[
   dg.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -617,12 +457,7 @@ dms_enterprise = { "dms-enterprise", "2018-11-01", "central", "rpc", 46 },
 documentautoml = { "documentAutoml", "2022-12-29", false, "rpc", 5 },
 domain = { "Domain", "2018-01-29", "central", "rpc", 131 },
 ["domain-intl"] = { "Domain-intl", "2017-12-18", false, "rpc", 85 },
-drds = { "Drds",
-  "2019-01-23",
-  "regional",
-  "rpc",
-  106,
-  map = [[
+drds = { "Drds", "2019-01-23", "regional", "rpc", 106, map = [[
   drds.aliyuncs.com cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01
     cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-finance
     cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 cn-hangzhou-internal-test-2
@@ -635,12 +470,7 @@ drds = { "Drds",
     us-west-1
 ]] },
 ["dt-oc-info"] = { "dt-oc-info", "2022-08-29", false, "rpc", 55 },
-dts = { "Dts",
-  "2017-06-01",
-  "regional",
-  "rpc",
-  10,
-  map = [[
+dts = { "Dts", "2017-06-01", "regional", "rpc", 10, map = [[
   dts.aliyuncs.com ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou
@@ -657,7 +487,8 @@ dybaseapi = { "Dybaseapi", "2017-05-25", false, "rpc", 1 },
 dyplsapi = { "Dyplsapi", "2017-05-25", "central", "rpc", 29 },
 dypnsapi = { "Dypnsapi", "2017-05-25", "central", "rpc", 21 },
 ["dypnsapi-intl"] = { "Dypnsapi-intl", "2017-07-25", false, "rpc", 3 },
-dysmsapi = { "Dysmsapi", "2017-05-25", "central", "rpc", 52, versions = "2017-05-25 2018-05-01", map = [[
+dysmsapi = { "Dysmsapi", "2017-05-25", "central", "rpc", 52, versions = "2017-05-25 2018-05-01",
+  map = [[
   dysmsapi-proxy.cn-beijing.aliyuncs.com cn-beijing
   dysmsapi-xman.cn-hongkong.aliyuncs.com cn-hongkong
   dysmsapi.ap-southeast-1.aliyuncs.com ap-southeast-1
@@ -667,12 +498,7 @@ dysmsapi = { "Dysmsapi", "2017-05-25", "central", "rpc", 52, versions = "2017-05
 ]] },
 dytnsapi = { "Dytnsapi", "2020-02-17", "central", "rpc", 15 },
 dyvmsapi = { "Dyvmsapi", "2017-05-25", "central", "rpc", 59 },
-eais = { "eais",
-  "2019-06-24",
-  "regional",
-  "rpc",
-  23,
-  map = [[
+eais = { "eais", "2019-06-24", "regional", "rpc", 23, map = [[
   eais.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
@@ -685,12 +511,7 @@ eais = { "eais",
     cn-zhangbei-na61-b01 cn-zhangjiakou cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1 eu-central-1
     eu-west-1 eu-west-1-oxs me-east-1 rus-west-1-pop us-east-1
 ]] },
-eas = { "eas",
-  "2021-07-01",
-  "regional",
-  "roa",
-  38,
-  map = [[
+eas = { "eas", "2021-07-01", "regional", "roa", 38, map = [[
   eas.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-southeast-2 ap-southeast-3
     cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1
     cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1
@@ -719,12 +540,7 @@ eas = { "eas",
 ebs = { "ebs", "2021-07-30", false, "rpc", 36 },
 ecd = { "ecd", "2020-09-30", "regional", "rpc", 209 },
 eci = { "Eci", "2018-08-08", false, "rpc", 17 },
-ecs = { "Ecs",
-  "2014-05-26",
-  "regional",
-  "rpc",
-  359,
-  map = [[
+ecs = { "Ecs", "2014-05-26", "regional", "rpc", 359, map = [[
   ecs-cn-hangzhou.aliyuncs.com cn-beijing-nu16-b01 cn-fujian cn-haidian-cm12-c01 cn-hangzhou
     cn-hangzhou-bj-b01 cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1
     cn-hangzhou-internal-test-2 cn-hangzhou-internal-test-3 cn-hangzhou-test-306
@@ -738,12 +554,7 @@ ecs = { "Ecs",
   ecs.cn-zhangjiakou.aliyuncs.com cn-zhangjiakou-na62-a01
 ]] },
 ["ecs-workbench"] = { "ecs-workbench", "2022-02-20", false, "rpc", 6 },
-edas = { "Edas",
-  "2017-08-01",
-  "regional",
-  "roa",
-  158,
-  map = [[
+edas = { "Edas", "2017-08-01", "regional", "roa", 158, map = [[
   edas.aliyuncs.com cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01
     cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-finance
     cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 cn-hangzhou-internal-test-2
@@ -763,22 +574,12 @@ eipanycast = { "Eipanycast", "2020-03-09", "regional", "rpc", 14 },
 elasticsearch = { "elasticsearch", "2017-06-13", "regional", "roa", 197 },
 emap = { "emap", "2020-10-10", false, "rpc", 1 },
 ["emas-appmonitor"] = { "emas-appmonitor", "2019-06-11", "regional", "rpc", 27 },
-emr = { "Emr",
-  "2016-04-08",
-  "regional",
-  "rpc",
-  113,
-  map = [[
+emr = { "Emr", "2016-04-08", "regional", "rpc", 113, map = [[
   emr.aliyuncs.com ap-southeast-1 cn-beijing cn-hangzhou cn-hangzhou-finance cn-shanghai
     cn-shanghai-finance-1 cn-shenzhen cn-shenzhen-finance-1 us-west-1
 ]] },
 ens = { "Ens", "2017-11-10", false, "rpc", 292 },
-ess = { "Ess",
-  "2014-08-28",
-  "regional",
-  "rpc",
-  80,
-  map = [[
+ess = { "Ess", "2014-08-28", "regional", "rpc", 80, map = [[
   ess.aliyuncs.com ap-northeast-2-pop ap-southeast-1 cn-beijing cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou
     cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1
@@ -792,23 +593,13 @@ ess = { "Ess",
 eventbridge = { "eventbridge", "2020-04-01", false, "rpc", 43 },
 faas = { "faas", "2020-02-17", "regional", "rpc", 21, versions = "2017-08-24 2020-02-17" },
 facebody = { "facebody", "2019-12-30", "regional", "rpc", 54 },
-fnf = { "fnf",
-  "2019-03-15",
-  "regional",
-  "rpc",
-  18,
-  map = [[
+fnf = { "fnf", "2019-03-15", "regional", "rpc", 18, map = [[
   cn-beijing.fnf.aliyuncs.com cn-beijing
   cn-hangzhou.fnf.aliyuncs.com cn-hangzhou
   cn-shanghai.fnf.aliyuncs.com cn-shanghai
   cn-shenzhen.fnf.aliyuncs.com cn-shenzhen
 ]] },
-foas = { "foas",
-  "2018-11-11",
-  "regional",
-  "roa",
-  67,
-  map = [[
+foas = { "foas", "2018-11-11", "regional", "roa", 67, map = [[
   foas.aliyuncs.com cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01
     cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
     cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 cn-hangzhou-internal-test-2
@@ -820,12 +611,7 @@ foas = { "foas",
   foas.ap-northeast-1.aliyuncs.com ap-northeast-2-pop ap-south-1 ap-southeast-2 ap-southeast-5
     eu-central-1 eu-west-1 eu-west-1-oxs me-east-1 rus-west-1-pop us-east-1 us-west-1
 ]] },
-ft = { "Ft",
-  "2015-03-03",
-  "regional",
-  "rpc",
-  3,
-  map = [[
+ft = { "Ft", "2015-03-03", "regional", "rpc", 3, map = [[
   ft.aliyuncs.com ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
     cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01
@@ -842,35 +628,20 @@ ga = { "Ga", "2019-11-20", "regional", "rpc", 55 },
 geoip = { "geoip", "2020-01-01", false, "rpc", 7 },
 goodstech = { "goodstech", "2019-12-30", "regional", "rpc", 3 },
 governance = { "governance", "2021-01-20", "regional", "rpc", 15 },
-gpdb = { "gpdb",
-  "2016-05-03",
-  "regional",
-  "rpc",
-  96,
-  map = [[
+gpdb = { "gpdb", "2016-05-03", "regional", "rpc", 96, map = [[
   gpdb.aliyuncs.com ap-southeast-1 cn-beijing cn-hangzhou cn-hangzhou-finance cn-hongkong
     cn-north-2-gov-1 cn-qingdao cn-shanghai cn-shanghai-finance-1 cn-shenzhen cn-shenzhen-finance-1
     us-east-1 us-west-1
 ]] },
 grace = { "grace", "2022-06-06", false, "roa", 4 },
-green = { "Green",
-  "2018-05-09",
-  "regional",
-  "roa",
-  66,
-  map = [[
+green = { "Green", "2018-05-09", "regional", "roa", 66, map = [[
   green.aliyuncs.com cn-chengdu cn-hangzhou-finance cn-hongkong cn-huhehaote cn-north-2-gov-1
     cn-qingdao cn-shanghai-finance-1 cn-shenzhen-finance-1 cn-zhangjiakou
   green.ap-southeast-1.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 eu-central-1 eu-west-1 me-east-1 us-east-1
 ]] },
 gwlb = { "Gwlb", "2024-04-15", "regional", "rpc", 25 },
-hbase = { "HBase",
-  "2019-01-01",
-  "regional",
-  "rpc",
-  92,
-  map = [[
+hbase = { "HBase", "2019-01-01", "regional", "rpc", 92, map = [[
   hbase.aliyuncs.com ap-northeast-2-pop ap-southeast-1 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian
     cn-haidian-cm12-c01 cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance
@@ -887,20 +658,10 @@ hiknoengine = { "hiknoengine", "2019-06-25", false, "rpc", 1 },
 hitsdb = { "hitsdb", "2020-06-15", "regional", "rpc", 27 },
 hsm = { "hsm", "2018-01-11", false, "rpc", 8 },
 httpdns = { "Httpdns", "2016-02-01", false, "rpc", 7 },
-["idaas-doraemon"] = { "idaas-doraemon",
-  "2021-05-20",
-  "central",
-  "rpc",
-  19,
-  map = [[
+["idaas-doraemon"] = { "idaas-doraemon", "2021-05-20", "central", "rpc", 19, map = [[
   idaas-doraemon.cn-hangzhou.aliyuncs.com cn-hangzhou
 ]] },
-idrsservice = { "idrsservice",
-  "2020-06-30",
-  "regional",
-  "rpc",
-  51,
-  map = [[
+idrsservice = { "idrsservice", "2020-06-30", "regional", "rpc", 51, map = [[
   idrsservice.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1
     ap-southeast-2 ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian
@@ -921,22 +682,12 @@ imagerecog = { "imagerecog", "2019-09-30", "regional", "rpc", 12 },
 imagesearch = { "ImageSearch", "2019-03-25", false, "roa", 3 },
 imageseg = { "imageseg", "2019-12-30", "regional", "rpc", 17 },
 imgsearch = { "imgsearch", "2020-03-20", "regional", "rpc", 7 },
-imm = { "imm",
-  "2017-09-06",
-  "regional",
-  "rpc",
-  66,
-  map = [[
+imm = { "imm", "2017-09-06", "regional", "rpc", 66, map = [[
   imm-vpc.cn-beijing-gov-1.aliyuncs.com cn-beijing-gov-1
 ]] },
 ims = { "Ims", "2019-08-15", "central", "rpc", 73 },
 ["industry-brain"] = { "industry-brain", "2019-06-29", false, "rpc", 5 },
-iot = { "Iot",
-  "2018-01-20",
-  "regional",
-  "rpc",
-  425,
-  map = [[
+iot = { "Iot", "2018-01-20", "regional", "rpc", 425, map = [[
   iot.aliyuncs.com ap-northeast-2-pop ap-south-1 ap-southeast-2 ap-southeast-3 ap-southeast-5
     cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu
     cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-finance
@@ -958,12 +709,7 @@ jarvis = { "jarvis", "2018-02-06", false, "rpc", 35 },
 kms = { "Kms", "2016-01-20", "regional", "rpc", 93 },
 ledgerdb = { "ledgerdb", "2019-11-22", false, "rpc", 20 },
 linkface = { "LinkFace", "2018-07-20", false, "rpc", 18 },
-linkvisual = { "Linkvisual",
-  "2018-01-20",
-  "regional",
-  "rpc",
-  115,
-  map = [[
+linkvisual = { "Linkvisual", "2018-01-20", "regional", "rpc", 115, map = [[
   linkvisual.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -977,12 +723,7 @@ linkvisual = { "Linkvisual",
     eu-west-1-oxs me-east-1 rus-west-1-pop us-east-1 us-west-1
 ]] },
 linkwan = { "LinkWAN", "2019-03-01", "regional", "rpc", 96 },
-live = { "live",
-  "2016-11-01",
-  "regional",
-  "rpc",
-  408,
-  map = [[
+live = { "live", "2016-11-01", "regional", "rpc", 408, map = [[
   live.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -997,12 +738,7 @@ live = { "live",
     rus-west-1-pop us-east-1 us-west-1
 ]] },
 location = { "Location", "2015-06-12", false, "rpc", 6 },
-ltl = { "ltl",
-  "2019-05-10",
-  "regional",
-  "rpc",
-  48,
-  map = [[
+ltl = { "ltl", "2019-05-10", "regional", "rpc", 48, map = [[
   ltl.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -1017,24 +753,14 @@ ltl = { "ltl",
 ]] },
 lto = { "lto", "2021-07-07", false, "rpc", 75 },
 lubancloud = { "lubancloud", "2018-05-09", false, "rpc", 6 },
-market = { "Market",
-  "2015-11-01",
-  "regional",
-  "rpc",
-  25,
-  map = [[
+market = { "Market", "2015-11-01", "regional", "rpc", 25, map = [[
   market.aliyuncs.com cn-beijing cn-chengdu cn-hangzhou cn-hangzhou-finance cn-hongkong cn-huhehaote
     cn-north-2-gov-1 cn-qingdao cn-shanghai cn-shanghai-finance-1 cn-shenzhen cn-shenzhen-finance-1
     cn-zhangjiakou
   market.ap-southeast-1.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 eu-central-1 eu-west-1 me-east-1 us-east-1 us-west-1
 ]] },
-maxcompute = { "MaxCompute",
-  "2019-06-12",
-  "regional",
-  "rpc",
-  3,
-  map = [[
+maxcompute = { "MaxCompute", "2019-06-12", "regional", "rpc", 3, map = [[
   maxcompute.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -1049,12 +775,7 @@ maxcompute = { "MaxCompute",
 ]] },
 ["mns-open"] = { "Mns-open", "2022-01-19", "regional", "rpc", 15 },
 mopen = { "MoPen", "2018-02-11", false, "rpc", 10 },
-mpaas = { "mPaaS",
-  "2020-10-28",
-  "regional",
-  "rpc",
-  134,
-  map = [[
+mpaas = { "mPaaS", "2020-10-28", "regional", "rpc", 134, map = [[
   mpaas.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -1070,12 +791,7 @@ mpaas = { "mPaaS",
 msccommonquery = { "MscCommonQuery", "2021-04-07", false, "rpc", 1 },
 mse = { "mse", "2019-05-31", "regional", "rpc", 231 },
 mseap = { "mseap", "2021-01-18", false, "rpc", 16 },
-mts = { "Mts",
-  "2014-06-18",
-  "regional",
-  "rpc",
-  97,
-  map = [[
+mts = { "Mts", "2014-06-18", "regional", "rpc", 97, map = [[
   mts.aliyuncs.com ap-northeast-2-pop ap-southeast-2 ap-southeast-3 cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian
     cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1
@@ -1088,12 +804,7 @@ mts = { "Mts",
     rus-west-1-pop us-east-1
 ]] },
 multimediaai = { "multimediaai", "2019-08-10", "regional", "rpc", 18 },
-nas = { "NAS",
-  "2017-06-26",
-  "regional",
-  "rpc",
-  93,
-  map = [[
+nas = { "NAS", "2017-06-26", "regional", "rpc", 93, map = [[
   nas.aliyuncs.com cn-chengdu cn-hangzhou-finance
   nas.ap-northeast-1.aliyuncs.com me-east-1
 ]] },
@@ -1106,21 +817,11 @@ oam = { "Oam", "2017-01-01", false, "rpc", 57 },
 objectdet = { "objectdet", "2019-12-30", "regional", "rpc", 16 },
 oceanbasepro = { "OceanBasePro", "2019-09-01", "regional", "rpc", 134 },
 ocr = { "ocr", "2019-12-30", "regional", "rpc", 18 },
-oms = { "Oms",
-  "2016-06-15",
-  "central",
-  "rpc",
-  22,
-  map = [[
+oms = { "Oms", "2016-06-15", "central", "rpc", 22, map = [[
   oms.ap-southeast-1.aliyuncs.com ap-southeast-1
   pre-oms.cn-hangzhou.aliyuncs.com cn-hangzhou
 ]] },
-ons = { "Ons",
-  "2019-02-14",
-  "regional",
-  "rpc",
-  40,
-  map = [[
+ons = { "Ons", "2019-02-14", "regional", "rpc", 40, map = [[
   ons.aliyuncs.com cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01
     cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-internal-prod-1
     cn-hangzhou-internal-test-1 cn-hangzhou-internal-test-2 cn-hangzhou-internal-test-3
@@ -1133,13 +834,8 @@ ons = { "Ons",
 onsmqtt = { "OnsMqtt", "2020-04-20", "regional", "rpc", 13 },
 oos = { "oos", "2019-06-01", "regional", "rpc", 79 },
 openanalytics = { "openanalytics", "2018-03-01", false, "rpc", 9 },
-["openanalytics-open"] = { "openanalytics-open",
-  "2018-06-19",
-  "central",
-  "rpc",
-  45,
-  versions = "2018-06-19 2020-09-28",
-  map = [[
+["openanalytics-open"] = { "openanalytics-open", "2018-06-19", "central", "rpc", 45,
+  versions = "2018-06-19 2020-09-28", map = [[
   datalakeanalytics.ap-northeast-1.aliyuncs.com ap-northeast-1
   datalakeanalytics.ap-southeast-2.aliyuncs.com ap-southeast-2
   datalakeanalytics.eu-central-1.aliyuncs.com eu-central-1
@@ -1176,12 +872,7 @@ outboundbot = { "OutboundBot", "2019-12-26", "regional", "rpc", 136 },
 paielasticdatasetaccelerator = { "PAIElasticDatasetAccelerator", "2022-08-01", false, "roa", 25 },
 paifeaturestore = { "PaiFeatureStore", "2023-06-21", false, "roa", 51 },
 pairecservice = { "PaiRecService", "2022-12-13", false, "roa", 138 },
-paistudio = { "PaiStudio",
-  "2020-04-28",
-  "regional",
-  "rpc",
-  1,
-  map = [[
+paistudio = { "PaiStudio", "2020-04-28", "regional", "rpc", 1, map = [[
   pai-cn-hangzhou.data.aliyun.com cn-hangzhou
   pai.ap-south-1.aliyuncs.com ap-south-1
   pai.ap-southeast-1.aliyuncs.com ap-southeast-1
@@ -1200,12 +891,7 @@ paistudio = { "PaiStudio",
 ]] },
 partnerbill = { "PartnerBill", "2020-01-08", "regional", "rpc", 1 },
 petadata = { "PetaData", "2016-01-01", false, "rpc", 37 },
-polardb = { "polardb",
-  "2017-08-01",
-  "regional",
-  "rpc",
-  153,
-  map = [[
+polardb = { "polardb", "2017-08-01", "regional", "rpc", 153, map = [[
   polardb.aliyuncs.com ap-northeast-2-pop cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-guangzhou cn-haidian-cm12-c01
     cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1
@@ -1217,12 +903,7 @@ polardb = { "polardb",
     cn-wulanchabu cn-yushanfang cn-zhangbei cn-zhangbei-na61-b01 cn-zhangjiakou-na62-a01
     cn-zhengzhou-nebula-1 eu-west-1-oxs rus-west-1-pop
 ]] },
-polardbx = { "polardbx",
-  "2020-02-02",
-  "regional",
-  "rpc",
-  71,
-  map = [[
+polardbx = { "polardbx", "2020-02-02", "regional", "rpc", 71, map = [[
   polardbx.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01
     cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-finance
@@ -1236,12 +917,7 @@ polardbx = { "polardbx",
 ]] },
 privatelink = { "Privatelink", "2020-04-15", "regional", "rpc", 39 },
 pts = { "PTS", "2020-10-20", "central", "rpc", 40 },
-push = { "Push",
-  "2016-08-01",
-  "regional",
-  "rpc",
-  31,
-  map = [[
+push = { "Push", "2016-08-01", "regional", "rpc", 31, map = [[
   cloudpush.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -1259,12 +935,7 @@ qianzhou = { "qianzhou", "2021-11-11", false, "roa", 13 },
 qualitycheck = { "Qualitycheck", "2019-01-15", false, "rpc", 112 },
 ["quickbi-public"] = { "quickbi-public", "2022-01-01", false, "rpc", 113 },
 quotas = { "quotas", "2020-05-10", "central", "rpc", 27 },
-["r-kvstore"] = { "R-kvstore",
-  "2015-01-01",
-  "regional",
-  "rpc",
-  137,
-  map = [[
+["r-kvstore"] = { "R-kvstore", "2015-01-01", "regional", "rpc", 137, map = [[
   r-kvstore.aliyuncs.com ap-northeast-2-pop cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-guangzhou cn-haidian-cm12-c01
     cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1
@@ -1276,12 +947,7 @@ quotas = { "quotas", "2020-05-10", "central", "rpc", 27 },
     cn-zhangbei cn-zhangbei-na61-b01 cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1 eu-west-1-oxs
     rus-west-1-pop
 ]] },
-r_kvstore = { "R-kvstore",
-  "2015-01-01",
-  "regional",
-  "rpc",
-  73,
-  map = [[
+r_kvstore = { "R-kvstore", "2015-01-01", "regional", "rpc", 73, map = [[
   r-kvstore.aliyuncs.com ap-northeast-2-pop ap-southeast-1 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian
     cn-haidian-cm12-c01 cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance
@@ -1295,12 +961,7 @@ r_kvstore = { "R-kvstore",
 ]] },
 ram = { "Ram", "2015-05-01", "central", "rpc", 62 },
 rdc = { "Rdc", "2018-08-21", "regional", "rpc", 25, versions = "2018-08-16 2018-08-21" },
-rds = { "Rds",
-  "2014-08-15",
-  "regional",
-  "rpc",
-  292,
-  map = [[
+rds = { "Rds", "2014-08-15", "regional", "rpc", 292, map = [[
   rds-vpc.cn-hangzhou-finance.aliyuncs.com cn-hangzhou-finance
   rds.aliyuncs.com ap-northeast-2-pop ap-southeast-1 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian
@@ -1313,12 +974,7 @@ rds = { "Rds",
     cn-zhangbei-na61-b01 cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1 eu-west-1-oxs rus-west-1-pop
     us-east-1 us-west-1
 ]] },
-reid = { "reid",
-  "2019-09-28",
-  "regional",
-  "rpc",
-  22,
-  map = [[
+reid = { "reid", "2019-09-28", "regional", "rpc", 22, map = [[
   reid.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -1335,12 +991,7 @@ resourcecenter = { "ResourceCenter", "2022-12-01", false, "rpc", 32 },
 resourcemanager = { "ResourceManager", "2020-03-31", "central", "rpc", 104 },
 resourcesharing = { "ResourceSharing", "2020-01-10", "regional", "rpc", 22 },
 ["retailadvqa-public"] = { "retailadvqa-public", "2020-05-15", false, "rpc", 70 },
-retailcloud = { "retailcloud",
-  "2018-03-13",
-  "regional",
-  "rpc",
-  91,
-  map = [[
+retailcloud = { "retailcloud", "2018-03-13", "regional", "rpc", 91, map = [[
   retailcloud.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1
     ap-southeast-2 ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian
@@ -1358,22 +1009,12 @@ riskpunish = { "RiskPunish", "2024-03-19", false, "rpc", 1 },
 ros = { "ROS", "2015-09-01", "central", "roa", 28 },
 rtc = { "rtc", "2018-01-11", "central", "rpc", 32 },
 sae = { "sae", "2019-05-06", "regional", "roa", 100 },
-saf = { "saf",
-  "2019-05-21",
-  "regional",
-  "rpc",
-  5,
-  map = [[
+saf = { "saf", "2019-05-21", "regional", "rpc", 5, map = [[
   saf.cn-shanghai.aliyuncs.com cn-hangzhou
 ]] },
 safconsole = { "safconsole", "2021-01-12", false, "rpc", 2 },
 safe = { "Safe", "2022-01-17", false, "rpc", 25 },
-sas = { "Sas",
-  "2018-12-03",
-  "regional",
-  "rpc",
-  233,
-  map = [[
+sas = { "Sas", "2018-12-03", "regional", "rpc", 233, map = [[
   tds.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-2 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian
     cn-haidian-cm12-c01 cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance
@@ -1390,12 +1031,7 @@ sas = { "Sas",
 ]] },
 ["sas-api"] = { "Sas-api", "2017-07-05", false, "rpc", 12 },
 sasti = { "Sasti", "2020-05-12", false, "rpc", 4 },
-scdn = { "scdn",
-  "2017-11-15",
-  "regional",
-  "rpc",
-  61,
-  map = [[
+scdn = { "scdn", "2017-11-15", "regional", "rpc", 61, map = [[
   scdn.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1 ap-southeast-2
     ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1 cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian cn-haidian-cm12-c01
@@ -1408,52 +1044,27 @@ scdn = { "scdn",
     cn-yushanfang cn-zhangbei-na61-b01 cn-zhangjiakou cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1
     eu-central-1 eu-west-1 eu-west-1-oxs me-east-1 rus-west-1-pop us-east-1 us-west-1
 ]] },
-schedulerx2 = { "schedulerx2",
-  "2019-04-30",
-  "regional",
-  "rpc",
-  45,
-  map = [[
+schedulerx2 = { "schedulerx2", "2019-04-30", "regional", "rpc", 45, map = [[
   schedulerx.cn-beijing.aliyuncs.com cn-beijing
   schedulerx.cn-hangzhou.aliyuncs.com cn-hangzhou
   schedulerx.cn-shanghai.aliyuncs.com cn-shanghai
   schedulerx.cn-shenzhen.aliyuncs.com cn-shenzhen
 ]] },
 schedulerx3 = { "SchedulerX3", "2024-06-24", false, "rpc", 36 },
-scsp = { "scsp",
-  "2020-07-02",
-  "central",
-  "rpc",
-  80,
-  map = [[
+scsp = { "scsp", "2020-07-02", "central", "rpc", 80, map = [[
   scsp-vpc.cn-shanghai.aliyuncs.com cn-shanghai
 ]] },
-sddp = { "Sddp",
-  "2019-01-03",
-  "regional",
-  "rpc",
-  48,
-  map = [[
+sddp = { "Sddp", "2019-01-03", "regional", "rpc", 48, map = [[
   sddp-api.cn-hongkong.aliyuncs.com cn-hongkong
 ]] },
 selectdb = { "selectdb", "2023-05-22", false, "rpc", 33 },
 servicemesh = { "servicemesh", "2020-01-11", "central", "rpc", 27 },
-sgw = { "sgw",
-  "2018-05-11",
-  "regional",
-  "rpc",
-  123,
-  map = [[
+sgw = { "sgw", "2018-05-11", "regional", "rpc", 123, map = [[
   sgw.cn-shanghai.aliyuncs.com cn-beijing cn-chengdu cn-hangzhou cn-hongkong cn-huhehaote cn-qingdao
     cn-shenzhen cn-zhangjiakou
   sgw.us-west-1.aliyuncs.com us-east-1
 ]] },
-slb = { "Slb",
-  "2014-05-15",
-  "regional",
-  "rpc",
-  93,
-  map = [[
+slb = { "Slb", "2014-05-15", "regional", "rpc", 93, map = [[
   slb-api.cn-qingdao-nebula.aliyuncs.com cn-huhehaote-nebula-1
   slb.aliyuncs.com ap-northeast-2-pop ap-southeast-1 cn-beijing cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou
@@ -1467,12 +1078,7 @@ slb = { "Slb",
 ]] },
 sls = { "Sls", "2019-10-23", "central", "rpc", 19 },
 smartag = { "Smartag", "2018-03-13", "regional", "rpc", 173 },
-smarthosting = { "SmartHosting",
-  "2020-08-01",
-  "regional",
-  "rpc",
-  4,
-  map = [[
+smarthosting = { "SmartHosting", "2020-08-01", "regional", "rpc", 4, map = [[
   smarthosting.aliyuncs.com ap-northeast-2-pop ap-southeast-1 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian
     cn-haidian-cm12-c01 cn-hangzhou cn-hangzhou-bj-b01 cn-hangzhou-finance
@@ -1488,12 +1094,7 @@ smartsales = { "SmartSales", "2022-08-18", false, "rpc", 2 },
 smc = { "smc", "2019-06-01", "central", "rpc", 13 },
 snsuapi = { "Snsuapi", "2018-07-09", false, "rpc", 8 },
 sophonsoar = { "sophonsoar", "2022-07-28", false, "rpc", 49 },
-sts = { "Sts",
-  "2015-04-01",
-  "regional",
-  "rpc",
-  4,
-  map = [[
+sts = { "Sts", "2015-04-01", "regional", "rpc", 4, map = [[
   sts-vpc.cn-north-2-gov-1.aliyuncs.com cn-north-2-gov-1
   sts-vpc.cn-shenzhen-finance-1.aliyuncs.com cn-shenzhen-finance-1
   sts.aliyuncs.com ap-northeast-2-pop cn-beijing-finance-1 cn-beijing-finance-pop cn-beijing-gov-1
@@ -1507,12 +1108,7 @@ sts = { "Sts",
 ]] },
 subscription = { "Subscription", "2021-01-15", false, "rpc", 16 },
 ["swas-open"] = { "SWAS-OPEN", "2020-06-01", false, "rpc", 98 },
-tag = { "Tag",
-  "2018-08-28",
-  "regional",
-  "rpc",
-  29,
-  map = [[
+tag = { "Tag", "2018-08-28", "regional", "rpc", 29, map = [[
   tag.aliyuncs.com ap-northeast-2-pop ap-southeast-1 cn-beijing cn-beijing-finance-pop
     cn-beijing-gov-1 cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou
     cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1
@@ -1524,12 +1120,7 @@ tag = { "Tag",
     us-east-1 us-west-1
   tag.cn-shenzhen-cloudstone.aliyuncs.com eu-west-1-oxs
 ]] },
-tdsr = { "tdsr",
-  "2020-01-01",
-  "regional",
-  "rpc",
-  18,
-  map = [[
+tdsr = { "tdsr", "2020-01-01", "regional", "rpc", 18, map = [[
   lyj.cn-hangzhou.aliyuncs.com cn-hangzhou
 ]] },
 ["teambition-aliyun"] = { "teambition-aliyun", "2020-02-26", false, "rpc", 28 },
@@ -1541,19 +1132,15 @@ tingwu = { "tingwu", "2023-09-30", false, "roa", 2 },
 trademark = { "Trademark", "2018-07-24", false, "rpc", 48 },
 ubsms = { "Ubsms", "2015-06-23", false, "rpc", 3 },
 uis = { "Uis", "2018-08-21", false, "rpc", 28 },
-unimkt = { "UniMkt", "2018-12-12", "regional", "rpc", 74, versions = "2018-12-07 2018-12-12", map = [[
+unimkt = { "UniMkt", "2018-12-12", "regional", "rpc", 74, versions = "2018-12-07 2018-12-12",
+  map = [[
   cloudcode.cn-hangzhou.aliyuncs.com cn-hangzhou
   cloudcode.cn-shanghai.aliyuncs.com cn-shanghai
 ]] },
 vcs = { "Vcs", "2020-05-15", "regional", "rpc", 87 },
 ververica = { "ververica", "2020-05-01", "regional", "roa", 58 },
 viapi = { "viapi", "2023-01-17", false, "rpc", 3 },
-["viapi-regen"] = { "viapi-regen",
-  "2021-11-19",
-  "regional",
-  "rpc",
-  55,
-  map = [[
+["viapi-regen"] = { "viapi-regen", "2021-11-19", "regional", "rpc", 55, map = [[
   viapi-regen-daily.aliyuncs.com ap-northeast-1 ap-northeast-2-pop ap-south-1 ap-southeast-1
     ap-southeast-2 ap-southeast-3 ap-southeast-5 cn-beijing cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian
@@ -1572,12 +1159,7 @@ videorecog = { "videorecog", "2020-03-20", "regional", "rpc", 7 },
 videosearch = { "videosearch", "2020-02-25", false, "rpc", 4 },
 videoseg = { "videoseg", "2020-03-20", "regional", "rpc", 4 },
 ["visionai-poc"] = { "visionai-poc", "2020-04-08", false, "rpc", 7 },
-vod = { "vod",
-  "2017-03-21",
-  "regional",
-  "rpc",
-  180,
-  map = [[
+vod = { "vod", "2017-03-21", "regional", "rpc", 180, map = [[
   vod.aliyuncs.com ap-northeast-2-pop ap-southeast-2 ap-southeast-3 cn-beijing-finance-1
     cn-beijing-finance-pop cn-beijing-gov-1 cn-beijing-nu16-b01 cn-chengdu cn-edge-1 cn-fujian
     cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-finance cn-hangzhou-internal-prod-1
@@ -1591,12 +1173,7 @@ vod = { "vod",
   vod.cn-shanghai.aliyuncs.com cn-hangzhou
 ]] },
 voicenavigator = { "VoiceNavigator", "2018-06-12", "regional", "rpc", 41 },
-vpc = { "Vpc",
-  "2016-04-28",
-  "regional",
-  "rpc",
-  387,
-  map = [[
+vpc = { "Vpc", "2016-04-28", "regional", "rpc", 387, map = [[
   vpc-inner-pre.cn-hangzhou.aliyuncs.com cn-hangzhou-internal-test-2
   vpc-nebula.cn-qingdao-nebula.aliyuncs.com cn-edge-1 cn-huhehaote-nebula-1 cn-qingdao-nebula
     cn-zhengzhou-nebula-1
@@ -1613,33 +1190,18 @@ vpc = { "Vpc",
 ]] },
 vpcpeer = { "VpcPeer", "2022-01-01", "central", "rpc", 11 },
 vs = { "vs", "2018-12-12", "regional", "rpc", 148 },
-["waf-openapi"] = { "waf-openapi",
-  "2019-09-10",
-  "regional",
-  "rpc",
-  36,
-  map = [[
+["waf-openapi"] = { "waf-openapi", "2019-09-10", "regional", "rpc", 36, map = [[
   wafopenapi.ap-southeast-1.aliyuncs.com ap-south-1 ap-southeast-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-hongkong eu-central-1 eu-west-1 me-east-1 us-east-1 us-west-1
   wafopenapi.cn-hangzhou.aliyuncs.com cn-beijing cn-chengdu cn-hangzhou cn-heyuan cn-huhehaote
     cn-north-2-gov-1 cn-qingdao cn-shanghai cn-shanghai-finance-1 cn-shenzhen cn-shenzhen-finance-1
     cn-wulanchabu cn-zhangjiakou
 ]] },
-waf_openapi = { "waf-openapi",
-  "2019-09-10",
-  "regional",
-  "rpc",
-  5,
-  map = [[
+waf_openapi = { "waf-openapi", "2019-09-10", "regional", "rpc", 5, map = [[
   wafopenapi.ap-southeast-1.aliyuncs.com ap-southeast-1
   wafopenapi.cn-hangzhou.aliyuncs.com cn-hangzhou
 ]] },
-webplus = { "WebPlus",
-  "2019-03-20",
-  "regional",
-  "roa",
-  47,
-  map = [[
+webplus = { "WebPlus", "2019-03-20", "regional", "roa", 47, map = [[
   webplus-vpc.cn-hongkong.aliyuncs.com cn-hongkong
   webplus.aliyuncs.com ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 ap-southeast-3
     ap-southeast-5 cn-chengdu cn-hangzhou-finance cn-huhehaote cn-north-2-gov-1 cn-qingdao
@@ -1647,12 +1209,7 @@ webplus = { "WebPlus",
   webplus.cn-hangzhou.aliyuncs.com cn-beijing cn-shanghai cn-shenzhen cn-zhangjiakou
 ]] },
 wfts = { "Wfts", "2022-02-12", false, "roa", 1 },
-workorder = { "Workorder",
-  "2021-06-10",
-  "central",
-  "rpc",
-  8,
-  map = [[
+workorder = { "Workorder", "2021-06-10", "central", "rpc", 8, map = [[
   workorder.ap-northeast-1.aliyuncs.com ap-northeast-1
   workorder.ap-southeast-1.aliyuncs.com ap-southeast-1
 ]] },
