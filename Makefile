@@ -69,7 +69,7 @@ demo: deps all
 
 asan: deps build-asan/alicloud/core.so
 	$(call SPEC_ENV,build-asan) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
-	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(LUA) $(BUSTED) $(SPECS)
 
 tsan: deps build-tsan/alicloud/core.so

@@ -173,7 +173,8 @@ describe("async calls", function()
       function()
         local ecs = env.ecs()
         ecs:enable_async(4, 10)
-        for _ = 1, 4 do ecs:DescribeRegionsAsync({}) end
+        local ps = {} -- held, so the calls stay observable (see lifetime_spec)
+        for i = 1, 4 do ps[i] = ecs:DescribeRegionsAsync({}) end
         assert.is_truthy(env.eventually(function()
           return server:stats().by_action.DescribeRegions == 4 and server:stats().current == 0
         end))
@@ -187,6 +188,7 @@ describe("async calls", function()
           delivered = delivered + n
         end
         assert.are.equal(4, delivered)
+        for i = 1, 4 do assert.are.equal("fulfilled", ps[i]:status()) end
       end)
   end)
 

@@ -44,6 +44,21 @@ static void global_init_once(void)
     }
 }
 
+/* Runs when the module is unloaded (dlclose at lua_close of the last state using it): by
+ * then every pool was joined, so no transfer uses the share. Balances our curl_global_init. */
+__attribute__((destructor)) static void global_cleanup(void)
+{
+    if (global_rc != CURLE_OK)
+        return;
+    if (global_share)
+        curl_share_cleanup(global_share);
+    global_share = NULL;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&share_locks[i]);
+    curl_global_cleanup();
+    global_rc = CURLE_FAILED_INIT;
+}
+
 int acs_http_global_init(char *err, size_t errlen)
 {
     pthread_once(&global_once, global_init_once);
