@@ -9,7 +9,7 @@ local server
 
 --- The fake cloud for this spec file (started on first use, stopped by M.stop()).
 function M.server()
-  if not server then server = fake.start() end
+  if not server then server = fake.start_or_attach() end
   return server
 end
 

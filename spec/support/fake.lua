@@ -98,6 +98,7 @@ end
 function Server:stop()
   if self.stopped then return end
   self.stopped = true
+  if not self.pid then return end -- attached: whoever started it stops it
   os.execute("kill " .. self.pid .. " 2>/dev/null")
   local deadline = socket.gettime() + 5
   while alive(self.pid) do
@@ -161,6 +162,21 @@ function M.start(opts)
     endpoint = "127.0.0.1:" .. port,
     pid = pid,
   }, Server)
+end
+
+--- A server started outside this process ("127.0.0.1:<port>"), e.g. by with_fake.sh for
+-- runs where this process cannot spawn children (ThreadSanitizer breaks /bin/sh).
+function M.attach(endpoint)
+  local host, port = endpoint:match("^([%d%.]+):(%d+)$")
+  assert(host == "127.0.0.1", "the fake cloud only runs on 127.0.0.1")
+  return setmetatable({ host = host, port = tonumber(port), endpoint = endpoint }, Server)
+end
+
+--- The server named by ALICLOUD_FAKE_ENDPOINT if set, otherwise a new one.
+function M.start_or_attach(opts)
+  local endpoint = os.getenv("ALICLOUD_FAKE_ENDPOINT")
+  if endpoint and endpoint ~= "" then return M.attach(endpoint) end
+  return M.start(opts)
 end
 
 return M
