@@ -21,7 +21,7 @@ OPT         ?= -O2 -g
 
 # Debian packages: what `make deps` installs when missing.
 DEB_PKGS    := gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev \
-               lua-cjson lua-busted lua-check lua-socket python3 valgrind luarocks
+               lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues python3 valgrind luarocks
 
 # Specs run against the build tree, never an installed copy.
 SPEC_ENV     = LUA_PATH_5_4='./lua/?.lua;./lua/?/init.lua;./?.lua;;' \

@@ -413,11 +413,30 @@ static int build_v3(const acs_request *r, long long now, acs_wire *w, char *err,
     return rc ? -1 : 0;
 }
 
+static int build_unsigned(const acs_request *r, acs_wire *w, char *err, size_t errlen)
+{
+    int rc = build_body(r, w);
+    if (r->user_agent)
+        rc |= kv_add(&w->headers, "User-Agent", r->user_agent);
+    rc |= copy_list(&w->headers, &r->headers);
+    const char *ct = body_content_type(r);
+    if (ct && !acs_kvlist_get(&r->headers, "Content-Type"))
+        rc |= kv_add(&w->headers, "Content-Type", ct);
+    roa_url(r, w);
+    if (rc || w->url.oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int acs_wire_build(const acs_request *r, long long now, acs_wire *w, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
     int rc;
-    if (r->sig == ACS_SIG_V3)
+    if (r->sig == ACS_SIG_NONE)
+        rc = build_unsigned(r, w, err, errlen);
+    else if (r->sig == ACS_SIG_V3)
         rc = build_v3(r, now, w, err, errlen);
     else if (r->style == ACS_STYLE_ROA)
         rc = build_roa_v1(r, now, w, err, errlen);

@@ -23,7 +23,9 @@ const char *acs_kvlist_get(const acs_kvlist *l, const char *name); /* case-insen
 void acs_kvlist_free(acs_kvlist *l);
 
 typedef enum { ACS_STYLE_RPC, ACS_STYLE_ROA } acs_api_style;
-typedef enum { ACS_SIG_V1, ACS_SIG_V3 } acs_sig_version;
+/* NONE: an unsigned request to a URL made of scheme, host, path and query (instance
+ * metadata, credential URIs); nothing is added but the headers given. */
+typedef enum { ACS_SIG_V1, ACS_SIG_V3, ACS_SIG_NONE } acs_sig_version;
 
 typedef struct {
     char *access_key_id;

@@ -267,7 +267,10 @@ static int task_new(lua_State *L)
     const char *style = opt_string(L, 1, "style", NULL);
     const char *sig = opt_string(L, 1, "signature_version", NULL);
     r->style = style && strcmp(style, "roa") == 0 ? ACS_STYLE_ROA : ACS_STYLE_RPC;
-    r->sig = sig && strcmp(sig, "v3") == 0 ? ACS_SIG_V3 : ACS_SIG_V1;
+    r->sig = !sig || strcmp(sig, "v1") == 0 ? ACS_SIG_V1
+           : strcmp(sig, "v3") == 0         ? ACS_SIG_V3
+           : strcmp(sig, "none") == 0       ? ACS_SIG_NONE
+                                            : (luaL_error(L, "unknown signature_version '%s'", sig), ACS_SIG_V1);
     r->scheme = copy_field(L, 1, "scheme");
     r->host = copy_field(L, 1, "host");
     r->method = copy_field(L, 1, "method");

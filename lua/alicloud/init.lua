@@ -92,5 +92,12 @@ end
 
 alicloud.signer = require("alicloud.signer")
 
+--- alicloud.loop.luv, alicloud.loop.cqueues: event-loop adapters, loaded on first use.
+alicloud.loop = setmetatable({}, { __index = function(t, name)
+  local adapter = require("alicloud.loop." .. name)
+  rawset(t, name, adapter)
+  return adapter
+end })
+
 runtime.set_host(alicloud)
 return alicloud

@@ -1,0 +1,38 @@
+--- Plain, unsigned HTTP through the C core, on the calling thread: for the few endpoints
+-- that are not OpenAPI (instance metadata, credential URIs). Same libcurl path, timeouts and
+-- TLS handling as API calls; no retries.
+local core = require("alicloud.core")
+local errors = require("alicloud.errors")
+local runtime = require("alicloud.runtime")
+
+local M = {}
+
+local function header_list(h)
+  local out = {}
+  for k, v in pairs(h or {}) do out[#out + 1] = { tostring(k), tostring(v) } end
+  table.sort(out, function(a, b) return a[1] < b[1] end)
+  return out
+end
+
+--- t: url, method ("GET"), headers, body, timeout / connect_timeout / read_timeout (seconds),
+-- ca_file, insecure. Returns { status, headers, body }, or nil and a structured error.
+function M.request(t)
+  if type(t) ~= "table" or type(t.url) ~= "string" then
+    error("http.request: expected a table with a url", 2)
+  end
+  local scheme, host, path = t.url:match("^(https?)://([^/?#]+)([^#]*)$")
+  if not scheme then
+    return nil, errors.client("SDK.InvalidParam", "not an http(s) URL: " .. t.url)
+  end
+  if path == "" then path = "/" end
+  local result = runtime.core():perform(core.task({
+    signature_version = "none", style = "roa", scheme = scheme, host = host, path = path,
+    method = (t.method or "GET"):upper(), headers = header_list(t.headers), body = t.body,
+    connect_timeout = t.connect_timeout, read_timeout = t.read_timeout, timeout = t.timeout,
+    ca_file = t.ca_file, insecure = t.insecure, max_attempts = 1,
+  }))
+  if result.error then return nil, errors.from_transport(result) end
+  return { status = result.status, headers = result.headers, body = result.body }
+end
+
+return M
