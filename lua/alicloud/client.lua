@@ -3,21 +3,14 @@
 local core = require("alicloud.core")
 local config = require("alicloud.config")
 local credentials = require("alicloud.credentials")
-local endpoints = require("alicloud.endpoints")
 local errors = require("alicloud.errors")
-local params = require("alicloud.params")
 local products = require("alicloud.products")
 local promise = require("alicloud.promise")
+local request = require("alicloud.request")
 local response = require("alicloud.response")
 local runtime = require("alicloud.runtime")
-local json = require("alicloud.json")
 
 local M = {}
-
-local VERSION = core.version
-local sysname, machine = core.platform()
-local BASE_USER_AGENT = string.format("AlibabaCloud (%s; %s) Lua/%s alicloud/%s",
-  sysname, machine, _VERSION:match("%d+%.%d+") or "5.4", VERSION)
 
 local Client = {}
 local action_cache = {}
@@ -46,23 +39,7 @@ function client_mt.__tostring(self)
 end
 
 local CLIENT_OPTS = { region = true, credential = true, config = true, endpoint = true,
-  network = true }
-local CALL_OPTS = { method = true, headers = true, raw = true, endpoint = true }
-
-local function check_opts(opts, allowed, what, level)
-  if opts == nil then return end
-  if type(opts) ~= "table" then error(what .. ": options must be a table", level + 1) end
-  local inline = {}
-  for k, v in pairs(opts) do
-    if config.FIELDS[k] then
-      inline[k] = v
-    elseif not allowed[k] then
-      error(string.format("%s: unknown option '%s'", what, tostring(k)), level + 1)
-    end
-  end
-  config.validate(inline, what)
-  return inline
-end
+  network = true, version = true }
 
 --- alicloud.client(product, opts)
 function M.new(product, opts)
@@ -76,15 +53,17 @@ function M.new(product, opts)
     error("alicloud.client: product must be a name or a table", 2)
   end
   opts = opts or {}
-  local inline = check_opts(opts, CLIENT_OPTS, "alicloud.client", 2)
+  local inline = request.split_options(opts, CLIENT_OPTS, "alicloud.client", 2)
   if opts.config ~= nil and not config.is(opts.config) and type(opts.config) ~= "table" then
     error("alicloud.client: config must come from alicloud.config()", 2)
   end
   if opts.credential ~= nil and not credentials.is(opts.credential) then
     error("alicloud.client: credential must come from alicloud.credentials", 2)
   end
-  if opts.region ~= nil and type(opts.region) ~= "string" then
-    error("alicloud.client: region must be a string", 2)
+  for _, k in ipairs({ "region", "endpoint", "network", "version" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "string" then
+      error(string.format("alicloud.client: %s must be a string", k), 2)
+    end
   end
   local cfg = opts.config
   if cfg and not config.is(cfg) then cfg = config.new(cfg) end
@@ -93,6 +72,7 @@ function M.new(product, opts)
     region = opts.region,
     endpoint = opts.endpoint or p.endpoint,
     network = opts.network,
+    version = opts.version,
     credential = opts.credential,
     settings = config.merge(cfg, inline),
   }, client_mt)
@@ -134,61 +114,6 @@ function Client:async_enabled()
   return self._pool ~= nil and not self._pool:closed()
 end
 
--- Request building ----------------------------------------------------------------------
-
-local function header_pairs(h)
-  local out = {}
-  if h == nil then return out end
-  if type(h) ~= "table" then error("headers must be a table", 0) end
-  for k, v in pairs(h) do
-    if type(k) == "number" and type(v) == "table" then
-      out[#out + 1] = { tostring(v[1]), tostring(v[2]) }
-    else
-      out[#out + 1] = { tostring(k), tostring(v) }
-    end
-  end
-  table.sort(out, function(a, b) return a[1] < b[1] end)
-  return out
-end
-
-local function proxy_for(settings, scheme)
-  local proxies = settings.proxies
-  if not proxies then return nil, nil end
-  return proxies[scheme] or proxies[scheme .. "_proxy"], proxies.no_proxy
-end
-
--- The transport part of a task, from merged settings.
-local function transport(spec, s)
-  spec.connect_timeout = s.connect_timeout
-  spec.read_timeout = s.read_timeout
-  spec.timeout = s.timeout
-  spec.insecure = s.insecure
-  spec.ca_file = s.ca_file
-  spec.max_response_bytes = s.max_response_bytes
-  spec.proxy, spec.no_proxy = proxy_for(s, spec.scheme)
-  local retry = s.retry
-  if retry == false then
-    spec.max_attempts = 1
-  else
-    retry = retry or {}
-    spec.max_attempts = retry.max_attempts or 3
-    spec.backoff_base = retry.base
-    spec.backoff_cap = retry.cap
-    spec.retry_unsafe = retry.unsafe and true or false
-  end
-  spec.user_agent = BASE_USER_AGENT .. (s.user_agent and (" " .. s.user_agent) or "")
-end
-
-local function add_credentials(spec, cred)
-  local snap, err = cred:get()
-  if not snap then return nil, err end
-  spec.access_key_id = snap.access_key_id
-  spec.access_key_secret = snap.access_key_secret
-  spec.security_token = snap.security_token
-  spec.bearer_token = snap.bearer_token
-  return spec
-end
-
 function Client:_credential()
   if not self.credential then
     local c, err = credentials.default()
@@ -198,80 +123,27 @@ function Client:_credential()
   return self.credential
 end
 
-function Client:_host(opts)
-  local host = opts and opts.endpoint or self.endpoint
-  if host then return host end
-  return endpoints.resolve(self.product, self.region, self.network)
-end
-
--- Substitutes [Name] in a ROA path pattern with encoded values taken from params.
-local function roa_path(pattern, p)
-  return (pattern:gsub("%[([%w_]+)%]", function(name)
-    local v = p[name]
-    if v == nil then error(string.format("missing path parameter '%s'", name), 0) end
-    return (tostring(v):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
-  end))
-end
-
--- Builds the task spec for an action call, or returns nil, err for runtime failures.
-function Client:_spec(action, p, opts)
-  local inline = check_opts(opts, CALL_OPTS, action, 4) or {}
-  local s = config.merge(self.settings, inline)
-  local def, suggestion = products.action(self.product, action)
-  if not def then
-    return nil, errors.client("SDK.InvalidAction", string.format("%s has no action '%s'%s",
-      self.product.name, action, suggestion and ("; did you mean " .. suggestion .. "?") or ""))
-  end
-  local host, herr = self:_host(opts)
-  if not host then return nil, herr end
-  local cred, cerr = self:_credential()
-  if not cred then return nil, cerr end
-  local spec = {
-    style = def.style, signature_version = s.signature_version or self.product.signature_version,
-    scheme = s.scheme, host = host, action = action, version = self.product.version,
-    method = (opts and opts.method or def.method or "POST"):upper(),
-    read_only = def.read_only, headers = header_pairs(opts and opts.headers),
-  }
-  if spec.read_only == nil then spec.read_only = products.is_read_only(action) end
-  local ok, err = pcall(function()
-    if def.style == "roa" then
-      p = p or {}
-      spec.path = roa_path(def.path or "/", p)
-      local body, query = {}, {}
-      for k, v in pairs(p) do
-        local where = def.params and def.params[k]
-        if where == "Query" then query[k] = v
-        elseif where == "Header" then spec.headers[#spec.headers + 1] = { k, tostring(v) }
-        elseif where ~= "Path" then body[k] = v end
-      end
-      spec.query = params.flatten(query, json.null)
-      if next(body) then
-        spec.body = json.encode(body.body or body)
-        spec.content_type = "application/json"
-      end
-    else
-      spec.path = "/"
-      spec.query = params.flatten(p, json.null)
-      if self.region and not (p and p.RegionId) then
-        spec.query[#spec.query + 1] = { "RegionId", self.region }
-      end
-    end
-  end)
-  if not ok then return nil, errors.client("SDK.InvalidParam", tostring(err)) end
-  transport(spec, s)
-  return add_credentials(spec, cred)
-end
-
 -- Calls ------------------------------------------------------------------------------------
+
+local function perform(spec, raw)
+  return response.finish(runtime.core():perform(core.task(spec)), raw)
+end
 
 --- A sync call: returns the decoded body, or nil and an error.
 function Client:call(action, p, opts)
   if type(action) ~= "string" then error("call: action must be a string", 2) end
   if p ~= nil and type(p) ~= "table" then error("call: params must be a table", 2) end
-  local spec, err = self:_spec(action, p, opts)
+  local spec, err = request.for_action(self, action, p, opts, 2)
   if not spec then return nil, err end
-  local result = runtime.core():perform(core.task(spec))
-  return response.finish(result, opts and opts.raw)
+  return perform(spec, opts and opts.raw)
+end
+
+--- The CommonRequest (the Go SDK's ProcessCommonRequest): any action, RPC or ROA, with
+-- query, form, body and headers given explicitly. Returns res, or nil and err.
+function Client:request(req)
+  local spec, err = request.for_common(self, req, 2)
+  if not spec then return nil, err end
+  return perform(spec, req.raw)
 end
 
 local function settle(p, result)
@@ -326,9 +198,18 @@ function Client:call_async(action, p, opts, cb)
   if p ~= nil and type(p) ~= "table" then error("call_async: params must be a table", 2) end
   if cb ~= nil and type(cb) ~= "function" then error("call_async: callback must be a function", 2) end
   if not self._pool then return self:_submit(nil, nil, cb) end
-  local spec, err = self:_spec(action, p, opts)
+  local spec, err = request.for_action(self, action, p, opts, 2)
   if not spec then return rejected(err, cb) end
   return self:_submit(spec, opts and opts.raw, cb)
+end
+
+--- The CommonRequest, async: returns a promise; `cb(res, err)` runs at a delivery.
+function Client:request_async(req, cb)
+  if cb ~= nil and type(cb) ~= "function" then error("request_async: callback must be a function", 2) end
+  if not self._pool then return self:_submit(nil, nil, cb) end
+  local spec, err = request.for_common(self, req, 2)
+  if not spec then return rejected(err, cb) end
+  return self:_submit(spec, req.raw, cb)
 end
 
 M.Client = Client

@@ -91,6 +91,7 @@ function alicloud.on_error(err)
 end
 
 alicloud.signer = require("alicloud.signer")
+alicloud.as_json = require("alicloud.params").as_json
 
 --- alicloud.loop.luv, alicloud.loop.cqueues: event-loop adapters, loaded on first use.
 alicloud.loop = setmetatable({}, { __index = function(t, name)

@@ -1,12 +1,22 @@
 --- Parameter flattening the Alibaba way: lists become Name.1, Name.2 (1-based); tables
 -- become Name.Field; booleans and numbers become strings; nil is skipped; integers never
 -- render as 1.0.
+local json = require("alicloud.json")
+
 local M = {}
+
+--- JSON-typed parameters: alicloud.as_json(v) sends v as one JSON-encoded string.
+local JsonParam = { __name = "alicloud.JsonParam" }
+
+function M.as_json(v)
+  return setmetatable({ value = v }, JsonParam)
+end
 
 local function scalar(v, name)
   local t = type(v)
   if t == "string" then return v end
   if t == "boolean" then return v and "true" or "false" end
+  if getmetatable(v) == JsonParam then return json.encode(v.value) end
   if t == "number" then
     local i = math.tointeger(v)
     if i then return string.format("%d", i) end
@@ -33,7 +43,7 @@ end
 
 local function flatten_into(out, prefix, v, null)
   if v == nil or v == null then return end
-  if type(v) ~= "table" then
+  if type(v) ~= "table" or getmetatable(v) == JsonParam then
     out[#out + 1] = { prefix, scalar(v, prefix) }
     return
   end
@@ -45,6 +55,8 @@ local function flatten_into(out, prefix, v, null)
     flatten_into(out, name, v[k], null)
   end
 end
+
+M.scalar = scalar
 
 --- Flattens a params table into a list of {name, value} string pairs, sorted by name within
 -- each level. Raises (level 0 message) on values that cannot be sent.

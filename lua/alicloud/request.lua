@@ -1,0 +1,238 @@
+--- Turns a call (an action by name, or a CommonRequest) into a task spec: everything the C
+-- core needs, as plain strings and numbers, so a worker never touches Lua.
+local core = require("alicloud.core")
+local config = require("alicloud.config")
+local endpoints = require("alicloud.endpoints")
+local errors = require("alicloud.errors")
+local json = require("alicloud.json")
+local params = require("alicloud.params")
+local products = require("alicloud.products")
+
+local M = {}
+
+local sysname, machine = core.platform()
+M.USER_AGENT = string.format("AlibabaCloud (%s; %s) Lua/%s alicloud/%s",
+  sysname, machine, _VERSION:match("%d+%.%d+") or "5.4", core.version)
+
+-- Options a call may carry besides the config fields.
+M.CALL_OPTS = { method = true, headers = true, raw = true, endpoint = true, body = true }
+-- Fields of a CommonRequest besides the config fields.
+M.REQUEST_FIELDS = { action = true, version = true, method = true, style = true, pathname = true,
+  path_params = true, query = true, body = true, form = true, headers = true, raw = true,
+  endpoint = true, content_type = true }
+
+--- Splits a table into config fields (validated) and the rest (checked against `allowed`).
+-- Raises on misuse.
+function M.split_options(opts, allowed, what, level)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(what .. ": options must be a table", level + 1) end
+  local inline = {}
+  for k, v in pairs(opts) do
+    if config.FIELDS[k] then
+      inline[k] = v
+    elseif not allowed[k] then
+      error(string.format("%s: unknown option '%s'", what, tostring(k)), level + 1)
+    end
+  end
+  config.validate(inline, what)
+  return inline
+end
+
+local function header_pairs(h)
+  local out = {}
+  if h == nil then return out end
+  if type(h) ~= "table" then error("headers must be a table", 0) end
+  for k, v in pairs(h) do
+    if type(k) == "number" and type(v) == "table" then
+      out[#out + 1] = { tostring(v[1]), tostring(v[2]) }
+    else
+      out[#out + 1] = { tostring(k), tostring(v) }
+    end
+  end
+  table.sort(out, function(a, b) return a[1] < b[1] end)
+  return out
+end
+
+local function proxy_for(s, scheme)
+  local proxies = s.proxies
+  if not proxies then return nil, nil end
+  return proxies[scheme] or proxies[scheme .. "_proxy"], proxies.no_proxy
+end
+
+-- The transport part of a spec, from merged settings.
+local function transport(spec, s)
+  spec.scheme = s.scheme
+  spec.connect_timeout = s.connect_timeout
+  spec.read_timeout = s.read_timeout
+  spec.timeout = s.timeout
+  spec.insecure = s.insecure
+  spec.ca_file = s.ca_file
+  spec.max_response_bytes = s.max_response_bytes
+  spec.proxy, spec.no_proxy = proxy_for(s, spec.scheme)
+  local retry = s.retry
+  if retry == false then
+    spec.max_attempts = 1
+  else
+    retry = retry or {}
+    spec.max_attempts = retry.max_attempts or 3
+    spec.backoff_base = retry.base
+    spec.backoff_cap = retry.cap
+    spec.retry_unsafe = retry.unsafe and true or false
+  end
+  spec.user_agent = M.USER_AGENT .. (s.user_agent and (" " .. s.user_agent) or "")
+end
+
+-- Host, credentials and transport: what every request needs. nil, err on runtime failures.
+local function base(client, s, endpoint)
+  local host = endpoint or client.endpoint
+  if not host then
+    local herr
+    host, herr = endpoints.resolve(client.product, client.region, client.network)
+    if not host then return nil, herr end
+  end
+  local cred, cerr = client:_credential()
+  if not cred then return nil, cerr end
+  local snap, err = cred:get()
+  if not snap then return nil, err end
+  local spec = {
+    host = host,
+    access_key_id = snap.access_key_id,
+    access_key_secret = snap.access_key_secret,
+    security_token = snap.security_token,
+    bearer_token = snap.bearer_token,
+    signature_version = s.signature_version or client.product.signature_version,
+    version = client.version or client.product.version,
+  }
+  transport(spec, s)
+  return spec
+end
+
+local function encode_segment(v)
+  return (tostring(v):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+--- A decoded path with [Name] placeholders filled from `values`, every segment
+-- percent-encoded. Raises (level 0) on a missing placeholder value.
+function M.encode_path(pattern, values)
+  return (pattern:gsub("[^/]+", function(segment)
+    local out, pos = {}, 1
+    for first, name, after in segment:gmatch("()%[([%w_%-%.]+)%]()") do
+      local v = values and values[name]
+      if v == nil then error(string.format("missing path parameter '%s'", name), 0) end
+      out[#out + 1] = encode_segment(segment:sub(pos, first - 1))
+      out[#out + 1] = encode_segment(v)
+      pos = after
+    end
+    out[#out + 1] = encode_segment(segment:sub(pos))
+    return table.concat(out)
+  end))
+end
+
+local function body_of(value)
+  if type(value) == "string" then return value, nil end
+  return json.encode(value), "application/json"
+end
+
+local function build(fn)
+  local ok, err = pcall(fn)
+  if not ok then
+    if errors.is(err) then return nil, err end
+    return nil, errors.client("SDK.InvalidParam", tostring(err))
+  end
+  return true
+end
+
+-- Where a ROA action's params go: the catalogue's positions; unknown ones in the body when
+-- the method carries one, otherwise in the query.
+local function place_roa_params(spec, def, p, method)
+  local body, query = {}, {}
+  local has_body = method ~= "GET" and method ~= "HEAD" and method ~= "DELETE"
+  for k, v in pairs(p) do
+    local where = def.params and def.params[k]
+    if where == "Query" or (where == nil and not has_body) then
+      query[k] = v
+    elseif where == "Header" then
+      spec.headers[#spec.headers + 1] = { k, params.scalar(v, k) }
+    elseif where == "Body" or (where == nil and has_body) then
+      body[k] = v
+    end
+  end
+  spec.query = params.flatten(query, json.null)
+  if next(body) then spec.body, spec.content_type = body_of(body) end
+end
+
+--- The spec for client:Action(params, opts). Returns spec, or nil and err.
+function M.for_action(client, action, p, opts, level)
+  local inline = M.split_options(opts, M.CALL_OPTS, action, level + 1)
+  opts = opts or {}
+  local s = config.merge(client.settings, inline)
+  local def, suggestion = products.action(client.product, action)
+  if not def then
+    return nil, errors.client("SDK.InvalidAction", string.format("%s has no action '%s'%s",
+      client.product.name, action, suggestion and ("; did you mean " .. suggestion .. "?") or ""))
+  end
+  local spec, err = base(client, s, opts.endpoint)
+  if not spec then return nil, err end
+  spec.style = def.style
+  spec.action = action
+  spec.method = (opts.method or def.method or (def.style == "roa" and "GET" or "POST")):upper()
+  spec.read_only = def.read_only
+  if spec.read_only == nil then spec.read_only = products.is_read_only(action) end
+  local ok, berr = build(function()
+    spec.headers = header_pairs(opts.headers)
+    if def.style == "roa" then
+      p = p or {}
+      spec.path = M.encode_path(def.path or "/", p)
+      place_roa_params(spec, def, p, spec.method)
+      if opts.body ~= nil then spec.body, spec.content_type = body_of(opts.body) end
+    else
+      spec.path = "/"
+      spec.query = params.flatten(p, json.null)
+      if client.region and not (p and p.RegionId) then
+        spec.query[#spec.query + 1] = { "RegionId", client.region }
+      end
+      if opts.body ~= nil then spec.body, spec.content_type = body_of(opts.body) end
+    end
+  end)
+  if not ok then return nil, berr end
+  return spec
+end
+
+--- The spec for client:request(req), the CommonRequest. Returns spec, or nil and err.
+function M.for_common(client, req, level)
+  if type(req) ~= "table" then error("request: expected a table", level + 1) end
+  local inline = M.split_options(req, M.REQUEST_FIELDS, "request", level + 1)
+  local s = config.merge(client.settings, inline)
+  local style = req.style or (req.pathname and "roa") or client.product.style or "rpc"
+  if style ~= "rpc" and style ~= "roa" then error("request: style must be rpc or roa", level + 1) end
+  if style == "rpc" and type(req.action) ~= "string" then
+    error("request: an RPC request needs an action", level + 1)
+  end
+  for _, k in ipairs({ "action", "version", "method", "pathname", "content_type" }) do
+    if req[k] ~= nil and type(req[k]) ~= "string" then
+      error(string.format("request: %s must be a string", k), level + 1)
+    end
+  end
+  local spec, err = base(client, s, req.endpoint)
+  if not spec then return nil, err end
+  spec.style = style
+  spec.action = req.action
+  spec.version = req.version or spec.version
+  spec.method = (req.method or (style == "roa" and "GET" or "POST")):upper()
+  spec.read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
+  local ok, berr = build(function()
+    spec.headers = header_pairs(req.headers)
+    spec.path = style == "roa" and M.encode_path(req.pathname or "/", req.path_params) or "/"
+    spec.query = params.flatten(req.query, json.null)
+    if style == "rpc" and client.region and not (req.query and req.query.RegionId) then
+      spec.query[#spec.query + 1] = { "RegionId", client.region }
+    end
+    if req.form ~= nil then spec.form = params.flatten(req.form, json.null) end
+    if req.body ~= nil then spec.body, spec.content_type = body_of(req.body) end
+    if req.content_type then spec.content_type = req.content_type end
+  end)
+  if not ok then return nil, berr end
+  return spec
+end
+
+return M
