@@ -66,6 +66,8 @@ test: deps all lint
 demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/quickstart.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/fanout.lua 1000 16
+	ALICLOUD_FAKE=1 $(LUA) examples/roa_cs.lua
+	ALICLOUD_FAKE=1 $(LUA) examples/v3.lua
 
 asan: deps build-asan/alicloud/core.so
 	$(call SPEC_ENV,build-asan) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \

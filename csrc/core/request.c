@@ -271,10 +271,11 @@ static int build_rpc_v1(const acs_request *r, long long now, acs_wire *w, char *
     rc = sign_into(&in, &out, err, errlen);
     free(qv.items);
     free(fv.items);
-    acs_kvlist_free(&q);
     if (rc == 0) {
-        acs_buf_printf(&w->url, "%s://%s/?%s&Signature=", r->scheme, r->host,
-                       out.canonicalized_query_string);
+        /* The URL carries the query only: form parameters are signed but travel in the body. */
+        acs_buf_printf(&w->url, "%s://%s/?", r->scheme, r->host);
+        encode_pairs(&w->url, &q);
+        acs_buf_puts(&w->url, "&Signature=");
         acs_pct_encode(&w->url, out.signature, strlen(out.signature));
         w->string_to_sign = out.string_to_sign;
         out.string_to_sign = NULL;
@@ -287,6 +288,7 @@ static int build_rpc_v1(const acs_request *r, long long now, acs_wire *w, char *
             snprintf(err, errlen, "out of memory");
     }
     acs_sign_output_free(&out);
+    acs_kvlist_free(&q);
     return rc ? -1 : 0;
 }
 

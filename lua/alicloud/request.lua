@@ -215,6 +215,9 @@ function M.for_common(client, req, level)
   end
   local spec, err = base(client, s, req.endpoint)
   if not spec then return nil, err end
+  if spec.signature_version == "v3" and type(req.action) ~= "string" then
+    error("request: V3 signing needs an action (it is signed as x-acs-action)", level + 1)
+  end
   spec.style = style
   spec.action = req.action
   spec.version = req.version or spec.version
