@@ -15,48 +15,67 @@ static double unit_random(void)
     return (double)(x >> 11) / 9007199254740992.0; /* 2^53 */
 }
 
-void acs_exec(acs_http *h, acs_task *t)
+static double deadline_of(const acs_task *t)
+{
+    long ms = t->req.timeout_ms;
+    return ms > 0 ? t->submitted_at + (double)ms / 1000.0 : 0;
+}
+
+static int finish(acs_task *t)
+{
+    t->res.total_s = acs_now() - t->submitted_at;
+    return 1;
+}
+
+int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
 {
     const acs_request *r = &t->req;
     acs_result *res = &t->res;
-    double start = acs_now();
-    double deadline = r->timeout_ms > 0 ? t->submitted_at + (double)r->timeout_ms / 1000.0 : 0;
-    int max_attempts = r->retry.max_attempts > 0 ? r->retry.max_attempts : 1;
-    res->queued_s = start - t->submitted_at;
-
-    for (int attempt = 1;; attempt++) {
-        if (atomic_load(&t->cancelled)) {
-            acs_result_fail(res, ACS_E_CANCELLED, "the call was cancelled");
-            break;
-        }
-        if (deadline > 0 && acs_now() >= deadline) {
-            res->timeout_kind = 't';
-            acs_result_fail(res, ACS_E_TIMEOUT, "the call's deadline (%.3f s) passed%s",
-                            (double)r->timeout_ms / 1000.0,
-                            attempt > 1 ? " while retrying" : " before it could start");
-            break;
-        }
-        acs_wire w;
-        char err[256];
-        res->attempts = attempt;
-        if (acs_wire_build(r, acs_wallclock(), &w, err, sizeof err) != 0) {
-            acs_result_fail(res, ACS_E_INTERNAL, "cannot build the request: %s", err);
-            break;
-        }
-        free(res->string_to_sign);
-        res->string_to_sign = w.string_to_sign;
-        w.string_to_sign = NULL;
-        acs_http_perform(h, r, &w, deadline, &t->cancelled, res);
-        acs_wire_free(&w);
-
-        acs_retry_verdict v = acs_retry_decide(r, res);
-        if (v == ACS_RETRY_NO || attempt >= max_attempts)
-            break;
-        double wait = acs_retry_backoff(&r->retry, v, attempt + 1, acs_retry_hint(&res->headers),
-                                        unit_random());
-        if (deadline > 0 && acs_now() + wait >= deadline)
-            break; /* no time left for another attempt: report this one */
-        acs_http_sleep(h, wait, &t->cancelled);
+    double deadline = deadline_of(t);
+    if (res->attempts == 0)
+        res->queued_s = acs_now() - t->submitted_at;
+    if (atomic_load(&t->cancelled)) {
+        acs_result_fail(res, ACS_E_CANCELLED, "the call was cancelled");
+        return finish(t);
     }
-    res->total_s = acs_now() - t->submitted_at;
+    if (deadline > 0 && acs_now() >= deadline) {
+        res->timeout_kind = 't';
+        acs_result_fail(res, ACS_E_TIMEOUT, "the call's deadline (%.3f s) passed %s",
+                        (double)r->timeout_ms / 1000.0,
+                        res->attempts ? "while retrying" : "before it could start");
+        return finish(t);
+    }
+    acs_wire w;
+    char err[256];
+    res->attempts++;
+    if (acs_wire_build(r, acs_wallclock(), &w, err, sizeof err) != 0) {
+        acs_result_fail(res, ACS_E_INTERNAL, "cannot build the request: %s", err);
+        return finish(t);
+    }
+    free(res->string_to_sign);
+    res->string_to_sign = w.string_to_sign;
+    w.string_to_sign = NULL;
+    acs_http_perform(h, r, &w, deadline, &t->cancelled, res);
+    acs_wire_free(&w);
+
+    int max_attempts = r->retry.max_attempts > 0 ? r->retry.max_attempts : 1;
+    acs_retry_verdict v = acs_retry_decide(r, res);
+    if (v == ACS_RETRY_NO || res->attempts >= max_attempts)
+        return finish(t);
+    double hint = acs_retry_hint(&res->headers);
+    double cap = r->retry.backoff_cap > 0 ? r->retry.backoff_cap : 5.0;
+    if (hint > 2 * cap)
+        return finish(t); /* the server asks for far longer than the policy waits: report it */
+    double wait = acs_retry_backoff(&r->retry, v, res->attempts + 1, hint, unit_random());
+    if (deadline > 0 && acs_now() + wait >= deadline)
+        return finish(t); /* no time left for another attempt: report this one */
+    *retry_in = wait;
+    return 0;
+}
+
+void acs_exec(acs_http *h, acs_task *t)
+{
+    double wait = 0;
+    while (!acs_exec_attempt(h, t, &wait))
+        acs_http_sleep(h, wait, &t->cancelled);
 }

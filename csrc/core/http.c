@@ -206,6 +206,10 @@ static void set_options(acs_http *h, const acs_request *r, const acs_wire *w,
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* libcurl silently resends a request whose reused connection died before any reply;
+     * a call that changes state must never go out twice on its own, so it gets a fresh one. */
+    if (!r->read_only && !r->retry.unsafe)
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     if (r->connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
     if (timeout_ms > 0)

@@ -26,6 +26,7 @@ struct acs_pool {
     pthread_cond_t room;      /* a task left the queue */
     acs_task *head, *tail;    /* the bounded queue; linked through prev/next */
     size_t queued, max_queue;
+    acs_task *delayed;        /* waiting to retry, sorted by retry_at; linked through prev/next */
     int closed, joined;
     acs_task **running;       /* per worker: the task it runs, or NULL */
     acs_worker *workers;
@@ -48,6 +49,71 @@ static void unlink_task(acs_pool *p, acs_task *t)
     p->queued--;
 }
 
+static void unlink_delayed(acs_pool *p, acs_task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        p->delayed = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static void insert_delayed(acs_pool *p, acs_task *t)
+{
+    acs_task **at = &p->delayed, *prev = NULL;
+    while (*at && (*at)->retry_at <= t->retry_at) {
+        prev = *at;
+        at = &(*at)->next;
+    }
+    t->prev = prev;
+    t->next = *at;
+    if (*at)
+        (*at)->prev = t;
+    *at = t;
+    t->state = ACS_TASK_DELAYED;
+}
+
+static struct timespec monotonic_after(double seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double abs = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (seconds > 0 ? seconds : 0);
+    ts.tv_sec = (time_t)abs;
+    ts.tv_nsec = (long)((abs - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_nsec = 999999999L;
+    return ts;
+}
+
+/* The next task for a worker, waiting as needed; NULL once closed with nothing left. Due
+ * retries go first; a worker with nothing due sleeps until the earliest one. */
+static acs_task *next_task(acs_pool *p)
+{
+    for (;;) {
+        if (p->delayed && p->delayed->retry_at <= acs_now()) {
+            acs_task *t = p->delayed;
+            unlink_delayed(p, t);
+            return t;
+        }
+        if (p->head) {
+            acs_task *t = p->head;
+            unlink_task(p, t);
+            pthread_cond_signal(&p->room);
+            return t;
+        }
+        if (p->closed && !p->delayed)
+            return NULL;
+        if (p->delayed) {
+            struct timespec ts = monotonic_after(p->delayed->retry_at - acs_now());
+            pthread_cond_timedwait(&p->work, &p->lock, &ts);
+        } else {
+            pthread_cond_wait(&p->work, &p->lock);
+        }
+    }
+}
+
 /* Finishes a task that never ran; called with the lock held. Drops the queue's reference
  * by handing it to the completion queue. */
 static void complete_unrun(acs_pool *p, acs_task *t, acs_error e, const char *msg)
@@ -64,26 +130,32 @@ static void *worker_main(void *arg)
     acs_pool *p = w->pool;
     int index = (int)(w - p->workers);
     pthread_mutex_lock(&p->lock);
-    for (;;) {
-        while (!p->head && !p->closed)
-            pthread_cond_wait(&p->work, &p->lock);
-        if (!p->head)
-            break; /* closed and drained */
-        acs_task *t = p->head;
-        unlink_task(p, t);
+    acs_task *t;
+    while ((t = next_task(p)) != NULL) {
         t->state = ACS_TASK_RUNNING;
         t->http = w->http;
         p->running[index] = t;
-        pthread_cond_signal(&p->room);
         pthread_mutex_unlock(&p->lock);
 
-        acs_exec(w->http, t);
+        double retry_in = 0;
+        int done = acs_exec_attempt(w->http, t, &retry_in);
 
         pthread_mutex_lock(&p->lock);
         p->running[index] = NULL;
         t->http = NULL;
-        t->state = ACS_TASK_DONE;
-        acs_notify_push(p->done, t); /* hands over the queue's reference */
+        if (!done && atomic_load(&t->cancelled)) {
+            acs_result_fail(&t->res, ACS_E_CANCELLED, "the call was cancelled");
+            t->res.total_s = acs_now() - t->submitted_at;
+            done = 1;
+        }
+        if (done) {
+            t->state = ACS_TASK_DONE;
+            acs_notify_push(p->done, t); /* hands over the queue's reference */
+        } else {
+            t->retry_at = acs_now() + retry_in;
+            insert_delayed(p, t);
+            pthread_cond_broadcast(&p->work); /* sleepers recompute their wake-up time */
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -115,8 +187,12 @@ acs_pool *acs_pool_new(acs_notify *done, int workers, size_t max_queue, char *er
     }
     atomic_init(&p->refs, 1);
     pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->work, NULL);
-    pthread_cond_init(&p->room, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->work, &attr);
+    pthread_cond_init(&p->room, &attr);
+    pthread_condattr_destroy(&attr);
     p->max_queue = max_queue;
     p->pid = getpid();
     p->done = done;
@@ -167,13 +243,8 @@ acs_submit_status acs_pool_submit(acs_pool *p, acs_task *t, double wait)
 {
     pthread_mutex_lock(&p->lock);
     if (!p->closed && p->queued >= p->max_queue && wait > 0) {
-        double until = acs_now() + wait;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        double abs = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + wait;
-        ts.tv_sec = (time_t)abs;
-        ts.tv_nsec = (long)((abs - (double)ts.tv_sec) * 1e9);
-        while (!p->closed && p->queued >= p->max_queue && acs_now() < until)
+        struct timespec ts = monotonic_after(wait);
+        while (!p->closed && p->queued >= p->max_queue)
             if (pthread_cond_timedwait(&p->room, &p->lock, &ts) == ETIMEDOUT)
                 break;
     }
@@ -202,12 +273,16 @@ acs_submit_status acs_pool_submit(acs_pool *p, acs_task *t, double wait)
 int acs_pool_cancel(acs_pool *p, acs_task *t)
 {
     pthread_mutex_lock(&p->lock);
-    int pending = t->state == ACS_TASK_QUEUED || t->state == ACS_TASK_RUNNING;
+    int pending = t->state == ACS_TASK_QUEUED || t->state == ACS_TASK_RUNNING ||
+                  t->state == ACS_TASK_DELAYED;
     atomic_store(&t->cancelled, 1);
     if (t->state == ACS_TASK_QUEUED) {
         unlink_task(p, t);
         pthread_cond_signal(&p->room);
         complete_unrun(p, t, ACS_E_CANCELLED, "the call was cancelled before it started");
+    } else if (t->state == ACS_TASK_DELAYED) {
+        unlink_delayed(p, t);
+        complete_unrun(p, t, ACS_E_CANCELLED, "the call was cancelled while waiting to retry");
     } else if (t->state == ACS_TASK_RUNNING && t->http) {
         acs_http_wakeup(t->http);
     }
@@ -225,6 +300,13 @@ void acs_pool_shutdown(acs_pool *p, acs_shutdown_mode mode)
             atomic_store(&t->cancelled, 1);
             unlink_task(p, t);
             complete_unrun(p, t, ACS_E_CANCELLED, "the client was shut down before the call ran");
+        }
+        while (p->delayed) {
+            acs_task *t = p->delayed;
+            atomic_store(&t->cancelled, 1);
+            unlink_delayed(p, t);
+            complete_unrun(p, t, ACS_E_CANCELLED, "the client was shut down while the call "
+                                                  "waited to retry");
         }
         for (int i = 0; i < p->nworkers; i++) {
             if (p->running[i]) {

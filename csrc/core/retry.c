@@ -61,6 +61,10 @@ acs_retry_verdict acs_retry_decide(const acs_request *req, const acs_result *res
         return ACS_RETRY_THROTTLED;
     if (strcmp(code, "ServiceUnavailable") == 0 || res->http_status == 503)
         return ACS_RETRY_YES;
+    /* libcurl resent the same bytes on a fresh connection after the first one died: the
+     * server had seen that nonce. A re-signed attempt is safe for read-only calls. */
+    if (strcmp(code, "SignatureNonceUsed") == 0 && unsafe_ok)
+        return ACS_RETRY_YES;
     if (res->http_status >= 500 && unsafe_ok)
         return ACS_RETRY_YES;
     return ACS_RETRY_NO;

@@ -39,7 +39,14 @@ typedef struct {
     double total_s;          /* submit (or start, for sync calls) to completion */
 } acs_result;
 
-typedef enum { ACS_TASK_NEW, ACS_TASK_QUEUED, ACS_TASK_RUNNING, ACS_TASK_DONE } acs_task_state;
+/* DELAYED: parked between attempts until retry_at, holding no worker. */
+typedef enum {
+    ACS_TASK_NEW,
+    ACS_TASK_QUEUED,
+    ACS_TASK_RUNNING,
+    ACS_TASK_DELAYED,
+    ACS_TASK_DONE
+} acs_task_state;
 
 struct acs_pool;
 struct acs_http;
@@ -54,6 +61,7 @@ typedef struct acs_task {
     /* guarded by the owning pool's lock */
     acs_task_state state;
     struct acs_http *http;    /* the worker's transfer context while RUNNING */
+    double retry_at;          /* monotonic time of the next attempt while DELAYED */
     struct acs_task *prev, *next;
 } acs_task;
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -14,6 +15,7 @@
 #include "http.h"
 #include "notify.h"
 #include "pool.h"
+#include "retry.h"
 #include "signer.h"
 #include "task.h"
 
@@ -432,6 +434,28 @@ static int core_now(lua_State *L)
     return 1;
 }
 
+/* core.backoff(base, cap, throttled, next_attempt, server_hint, unit_random) -> seconds:
+ * the workers' backoff maths, exposed so specs can check its bounds. */
+static int core_backoff(lua_State *L)
+{
+    acs_retry_policy p = {.backoff_base = luaL_checknumber(L, 1),
+                          .backoff_cap = luaL_checknumber(L, 2)};
+    acs_retry_verdict v = lua_toboolean(L, 3) ? ACS_RETRY_THROTTLED : ACS_RETRY_YES;
+    lua_Integer attempt = luaL_checkinteger(L, 4);
+    double hint = luaL_optnumber(L, 5, 0);
+    double r = luaL_checknumber(L, 6);
+    luaL_argcheck(L, attempt >= 2 && attempt <= 1000, 4, "attempt must be 2..1000");
+    luaL_argcheck(L, r >= 0 && r < 1, 6, "unit_random must be in [0, 1)");
+    lua_pushnumber(L, acs_retry_backoff(&p, v, (int)attempt, hint, r));
+    return 1;
+}
+
+static int core_getpid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
 /* core.platform() -> sysname, machine (for the User-Agent) */
 static int core_platform(lua_State *L)
 {
@@ -484,6 +508,7 @@ int luaopen_alicloud_core(lua_State *L)
     static const luaL_Reg functions[] = {
         {"runtime", runtime_new}, {"pool", pool_new}, {"task", task_new},
         {"sign", lacs_signer_sign}, {"now", core_now}, {"platform", core_platform},
+        {"backoff", core_backoff}, {"getpid", core_getpid},
         {NULL, NULL}};
 
     char err[256];
