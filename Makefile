@@ -29,7 +29,7 @@ SPEC_ENV     = LUA_PATH_5_4='./lua/?.lua;./lua/?/init.lua;./?.lua;;' \
 SPECS       ?= spec
 CORE_SPECS  := spec/async_spec.lua spec/promise_spec.lua
 
-.PHONY: all deps test lint demo asan tsan valgrind bench catalogue rockspec rock clean
+.PHONY: all deps test lint demo asan tsan valgrind fuzz bench catalogue rockspec rock clean
 
 all: build/alicloud/core.so
 
@@ -88,6 +88,28 @@ valgrind: deps all
 	  --suppressions=spec/support/valgrind.supp --trace-children=no \
 	  $(LUA) $(BUSTED) $(SPECS)
 
+# libFuzzer targets (clang) on the C core's parsers and canonicalizers, each for a bounded
+# time; crashes land in build-fuzz/ and become regression specs.
+FUZZ_TARGETS := encode sign response
+FUZZ_SECONDS ?= 30
+FUZZ_CC      ?= clang
+CORE_NO_NET  := $(filter-out csrc/core/http.c csrc/core/exec.c csrc/core/pool.c csrc/core/notify.c,$(CORE_SRC))
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(CORE_NO_NET) $(HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -Icsrc/core -o $@ $< $(CORE_NO_NET) -lcrypto -lm
+
+fuzz: $(addprefix build-fuzz/fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus-$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    -artifact_prefix=build-fuzz/crash-$$t- build-fuzz/corpus-$$t fuzz/corpus/$$t \
+	    2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	  grep -h "stat::number_of_executed_units\|Done" build-fuzz/fuzz_$$t.log | tail -1; \
+	done
+
 catalogue:
 	$(PYTHON) tools/gen_catalogue.py ../shared/reference/catalogue.json
 
@@ -105,4 +127,4 @@ rock: deps
 	rc=$$?; rm -rf "$$tree"; exit $$rc
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

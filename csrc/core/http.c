@@ -1,6 +1,7 @@
 #include "http.h"
 
-#include <ctype.h>
+#include "headers.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,20 @@ static void share_unlock(CURL *h, curl_lock_data data, void *u)
     pthread_mutex_unlock(&share_locks[data]);
 }
 
+/* fork() while a worker holds a share lock would leave the child's copy locked forever:
+ * take every lock around fork, release them on both sides. */
+static void fork_prepare(void)
+{
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_lock(&share_locks[i]);
+}
+
+static void fork_release(void)
+{
+    for (int i = CURL_LOCK_DATA_LAST - 1; i >= 0; i--)
+        pthread_mutex_unlock(&share_locks[i]);
+}
+
 static void global_init_once(void)
 {
     /* libcurl counts init calls, so a host that already initialised it is unaffected. */
@@ -35,6 +50,7 @@ static void global_init_once(void)
         return;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&share_locks[i], NULL);
+    pthread_atfork(fork_prepare, fork_release, fork_release);
     global_share = curl_share_init();
     if (global_share) {
         curl_share_setopt(global_share, CURLSHOPT_LOCKFUNC, share_lock);
@@ -124,35 +140,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return acs_buf_append(&h->res->body, p, len) == 0 ? len : 0;
 }
 
-/* Stores "name\0value\0" with the name lower-cased; a status line starts a new response
- * (after "100 Continue" or a proxy's CONNECT reply). */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     acs_http *h = ud;
     size_t len = size * n;
     h->last_activity = acs_now();
-    acs_buf *b = &h->res->headers;
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-        acs_buf_reset(b);
-        return len;
-    }
-    const char *colon = memchr(p, ':', len);
-    if (!colon)
-        return len;
-    size_t nlen = (size_t)(colon - p);
-    const char *v = colon + 1, *end = p + len;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    if (acs_buf_reserve(b, nlen + (size_t)(end - v) + 2) != 0)
-        return 0;
-    for (size_t i = 0; i < nlen; i++)
-        acs_buf_putc(b, (char)tolower((unsigned char)p[i]));
-    acs_buf_putc(b, '\0');
-    acs_buf_append(b, v, (size_t)(end - v));
-    acs_buf_putc(b, '\0');
-    return len;
+    return acs_headers_add_line(&h->res->headers, p, len) == 0 ? len : 0;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,

@@ -18,6 +18,7 @@ struct acs_notify {
     pthread_mutex_t lock;
     acs_task *head, *tail;  /* linked through task->next */
     int fds[2];             /* [0] read, [1] write; both non-blocking, close-on-exec */
+    pid_t pid;              /* the creating process: a forked child leaves this one alone */
 };
 
 acs_notify *acs_notify_new(char *err, size_t errlen)
@@ -34,6 +35,7 @@ acs_notify *acs_notify_new(char *err, size_t errlen)
     }
     atomic_init(&n->refs, 1);
     pthread_mutex_init(&n->lock, NULL);
+    n->pid = getpid();
     return n;
 }
 
@@ -46,6 +48,8 @@ void acs_notify_release(acs_notify *n)
 {
     if (!n || atomic_fetch_sub_explicit(&n->refs, 1, memory_order_acq_rel) != 1)
         return;
+    if (n->pid != getpid())
+        return; /* a forked child's copy: its lock may be held forever */
     for (acs_task *t = n->head, *next; t; t = next) {
         next = t->next;
         acs_task_release(t);
@@ -54,6 +58,11 @@ void acs_notify_release(acs_notify *n)
     close(n->fds[1]);
     pthread_mutex_destroy(&n->lock);
     free(n);
+}
+
+int acs_notify_forked(const acs_notify *n)
+{
+    return n->pid != getpid();
 }
 
 int acs_notify_fd(const acs_notify *n)

@@ -15,7 +15,10 @@ acs_notify *acs_notify_new(char *err, size_t errlen);
 void acs_notify_retain(acs_notify *n);
 void acs_notify_release(acs_notify *n);     /* frees undelivered tasks at zero */
 
-int acs_notify_fd(const acs_notify *n);     /* read end: poll it for POLLIN */
+int acs_notify_fd(const acs_notify *n);
+
+/* 1 in a forked child of the process that created n: n must not be used there. */
+int acs_notify_forked(const acs_notify *n);     /* read end: poll it for POLLIN */
 
 /* Takes over the caller's reference to t. Writes one byte only when the queue goes from
  * empty to non-empty; EAGAIN means a wake-up is already pending. */

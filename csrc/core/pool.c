@@ -234,6 +234,10 @@ void acs_pool_release(acs_pool *p)
 {
     if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
         return;
+    /* A forked child holds a copy of its parent's pool: no threads, and locks that may have
+     * been held at fork time. It is left alone (the child gets a fresh pool). */
+    if (p->pid != getpid())
+        return;
     /* The last reference: nobody can observe the work any more. */
     acs_pool_shutdown(p, ACS_SHUTDOWN_CANCEL);
     free_pool(p);

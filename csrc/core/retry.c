@@ -1,5 +1,7 @@
 #include "retry.h"
 
+#include "headers.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,20 +89,6 @@ double acs_retry_backoff(const acs_retry_policy *p, acs_retry_verdict v, int nex
     return server_hint > wait ? server_hint : wait;
 }
 
-static const char *header_value(const acs_buf *h, const char *name)
-{
-    const char *p = h->data, *end = h->data ? h->data + h->len : NULL;
-    while (p && p < end) {
-        const char *v = p + strlen(p) + 1;
-        if (v >= end)
-            break;
-        if (strcmp(p, name) == 0)
-            return v;
-        p = v + strlen(v) + 1;
-    }
-    return NULL;
-}
-
 static double time_left_ms(const char *v)
 {
     const char *t = v ? strstr(v, "TimeLeft:") : NULL;
@@ -109,13 +97,13 @@ static double time_left_ms(const char *v)
 
 double acs_retry_hint(const acs_buf *headers)
 {
-    const char *ra = header_value(headers, "retry-after");
+    const char *ra = acs_headers_get(headers, "retry-after");
     if (ra) {
         double s = strtod(ra, NULL);
         if (s > 0)
             return s;
     }
-    double a = time_left_ms(header_value(headers, "x-ratelimit-user-api"));
-    double b = time_left_ms(header_value(headers, "x-ratelimit-user"));
+    double a = time_left_ms(acs_headers_get(headers, "x-ratelimit-user-api"));
+    double b = time_left_ms(acs_headers_get(headers, "x-ratelimit-user"));
     return a > b ? a : b;
 }

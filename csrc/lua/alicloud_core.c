@@ -50,7 +50,16 @@ static lacs_runtime *check_runtime(lua_State *L, int i)
     lacs_runtime *rt = luaL_checkudata(L, i, RUNTIME_MT);
     if (!rt->notify)
         luaL_error(L, "alicloud runtime is closed");
+    if (acs_notify_forked(rt->notify))
+        luaL_error(L, "alicloud runtime belongs to the parent process");
     return rt;
+}
+
+static int runtime_forked(lua_State *L)
+{
+    lacs_runtime *rt = luaL_checkudata(L, 1, RUNTIME_MT);
+    lua_pushboolean(L, rt->notify && acs_notify_forked(rt->notify));
+    return 1;
 }
 
 static int runtime_new(lua_State *L)
@@ -67,6 +76,12 @@ static int runtime_new(lua_State *L)
 static int runtime_close(lua_State *L)
 {
     lacs_runtime *rt = luaL_checkudata(L, 1, RUNTIME_MT);
+    if (rt->notify && acs_notify_forked(rt->notify)) {
+        /* The parent's runtime in a forked child: its connections are the parent's. */
+        rt->sync_http = NULL;
+        rt->notify = NULL;
+        return 0;
+    }
     acs_http_free(rt->sync_http);
     rt->sync_http = NULL;
     acs_notify_release(rt->notify);
@@ -333,7 +348,9 @@ static int task_cancel(lua_State *L)
 {
     lacs_task *box = check_task(L, 1);
     int pending = 0;
-    if (box->pool)
+    if (box->pool && acs_pool_pid(box->pool) != (int)getpid())
+        pending = 0; /* a parent's call seen from a forked child: not ours to touch */
+    else if (box->pool)
         pending = acs_pool_cancel(box->pool, box->task);
     else
         atomic_store(&box->task->cancelled, 1);
@@ -400,6 +417,8 @@ static int pool_submit(lua_State *L)
 static int pool_shutdown(lua_State *L)
 {
     lacs_pool *p = check_pool(L, 1);
+    if (acs_pool_pid(p->pool) != (int)getpid())
+        return 0; /* the parent's pool, copied by fork: its workers are not here */
     static const char *const modes[] = {"drain", "cancel", NULL};
     int mode = luaL_checkoption(L, 2, "drain", modes);
     acs_pool_shutdown(p->pool, mode == 0 ? ACS_SHUTDOWN_DRAIN : ACS_SHUTDOWN_CANCEL);
@@ -408,7 +427,19 @@ static int pool_shutdown(lua_State *L)
 
 static int pool_closed(lua_State *L)
 {
-    lua_pushboolean(L, acs_pool_is_closed(check_pool(L, 1)->pool));
+    lacs_pool *p = check_pool(L, 1);
+    if (acs_pool_pid(p->pool) != (int)getpid()) {
+        lua_pushboolean(L, 1); /* nothing runs it in this process */
+        return 1;
+    }
+    lua_pushboolean(L, acs_pool_is_closed(p->pool));
+    return 1;
+}
+
+/* pool:forked() -> true in a forked child: the pool's threads stayed in the parent. */
+static int pool_forked(lua_State *L)
+{
+    lua_pushboolean(L, acs_pool_pid(check_pool(L, 1)->pool) != (int)getpid());
     return 1;
 }
 
@@ -500,10 +531,11 @@ int luaopen_alicloud_core(lua_State *L)
     static const luaL_Reg runtime_methods[] = {
         {"fd", runtime_fd},     {"pop", runtime_pop},         {"wake", runtime_wake},
         {"wait", runtime_wait}, {"perform", runtime_perform}, {"close", runtime_close},
+        {"forked", runtime_forked},
         {NULL, NULL}};
     static const luaL_Reg pool_methods[] = {
         {"submit", pool_submit}, {"shutdown", pool_shutdown}, {"closed", pool_closed},
-        {"queued", pool_queued}, {NULL, NULL}};
+        {"queued", pool_queued}, {"forked", pool_forked}, {NULL, NULL}};
     static const luaL_Reg task_methods[] = {{"id", task_id}, {"cancel", task_cancel}, {NULL, NULL}};
     static const luaL_Reg functions[] = {
         {"runtime", runtime_new}, {"pool", pool_new}, {"task", task_new},

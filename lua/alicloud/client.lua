@@ -95,6 +95,7 @@ function Client:enable_async(pool_size, max_task_queue_size)
   end
   if self._pool and not self._pool:closed() then return false end
   self._pool = core.pool(runtime.core(), pool_size, max_task_queue_size)
+  self._pool_size, self._queue_size = pool_size, max_task_queue_size
   return true
 end
 
@@ -173,6 +174,10 @@ function Client:_submit(spec, raw, cb)
   if not self._pool then
     return rejected(errors.client("SDK.AsyncFunctionNotEnabled",
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
+  end
+  if self._pool:forked() then
+    -- threads do not survive fork(): a child process gets a pool of its own
+    self._pool = core.pool(runtime.core(), self._pool_size, self._queue_size)
   end
   local task = core.task(spec)
   local st = submit(self._pool, task, self.settings.queue_full)

@@ -53,10 +53,21 @@ local function header_pairs(h)
   return out
 end
 
+-- The proxy for a scheme and the no_proxy list, from the options; nil leaves libcurl to the
+-- environment (https_proxy, HTTPS_PROXY, http_proxy, no_proxy, NO_PROXY).
 local function proxy_for(s, scheme)
-  local proxies = s.proxies
-  if not proxies then return nil, nil end
-  return proxies[scheme] or proxies[scheme .. "_proxy"], proxies.no_proxy
+  local proxies = s.proxies or {}
+  local proxy = s[scheme .. "_proxy"] or proxies[scheme] or proxies[scheme .. "_proxy"]
+  return proxy, s.no_proxy or proxies.no_proxy
+end
+
+local warned_insecure = false
+
+local function warn_insecure()
+  if warned_insecure then return end
+  warned_insecure = true
+  io.stderr:write("alicloud: insecure = true: TLS certificates are NOT verified "
+    .. "(anyone on the path can read and change these calls)\n")
 end
 
 -- The transport part of a spec, from merged settings.
@@ -66,6 +77,7 @@ local function transport(spec, s)
   spec.read_timeout = s.read_timeout
   spec.timeout = s.timeout
   spec.insecure = s.insecure
+  if s.insecure then warn_insecure() end
   spec.ca_file = s.ca_file
   spec.max_response_bytes = s.max_response_bytes
   spec.proxy, spec.no_proxy = proxy_for(s, spec.scheme)
