@@ -37,6 +37,11 @@ build/alicloud/core.so: $(SRC) $(HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(OPT) -fPIC -shared $(INCS) -o $@ $(SRC) $(LIBS)
 
+# Test support: fork() for the fork-safety spec, next to each build's core.so.
+%/spec_fork.so: spec/support/fork.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -I$(LUA_INC) -o $@ $<
+
 build-asan/alicloud/core.so: $(SRC) $(HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -60,7 +65,7 @@ deps:
 lint:
 	luacheck -q lua spec examples
 
-test: deps all lint
+test: deps all build/spec_fork.so lint
 	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(SPECS)
 
 demo: deps all
@@ -69,20 +74,20 @@ demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/roa_cs.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/v3.lua
 
-asan: deps build-asan/alicloud/core.so
+asan: deps build-asan/alicloud/core.so build-asan/spec_fork.so
 	$(call SPEC_ENV,build-asan) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(LUA) $(BUSTED) $(SPECS)
 
 # Shells crash under a preloaded TSan runtime, so the fake cloud starts outside the run and
 # only the specs that spawn no process run here: the async core.
-tsan: deps build-tsan/alicloud/core.so
+tsan: deps build-tsan/alicloud/core.so build-tsan/spec_fork.so
 	$(call SPEC_ENV,build-tsan) spec/support/with_fake.sh env \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" \
 	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/spec/support/tsan.supp" \
 	  $(LUA) $(BUSTED) $(CORE_SPECS)
 
-valgrind: deps all
+valgrind: deps all build/spec_fork.so
 	$(call SPEC_ENV,build) ALICLOUD_VALGRIND_CHILD=1 valgrind --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 	  --suppressions=spec/support/valgrind.supp --trace-children=no \

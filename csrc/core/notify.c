@@ -18,8 +18,22 @@ struct acs_notify {
     pthread_mutex_t lock;
     acs_task *head, *tail;  /* linked through task->next */
     int fds[2];             /* [0] read, [1] write; both non-blocking, close-on-exec */
-    pid_t pid;              /* the creating process: a forked child leaves this one alone */
+    int generation;         /* fork generation at creation: a forked child leaves it alone */
 };
+
+/* Bumped in every forked child, so "was this made before a fork?" costs no system call. */
+static atomic_int fork_generation;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
 
 acs_notify *acs_notify_new(char *err, size_t errlen)
 {
@@ -35,7 +49,8 @@ acs_notify *acs_notify_new(char *err, size_t errlen)
     }
     atomic_init(&n->refs, 1);
     pthread_mutex_init(&n->lock, NULL);
-    n->pid = getpid();
+    pthread_once(&fork_once, watch_forks);
+    n->generation = atomic_load(&fork_generation);
     return n;
 }
 
@@ -48,7 +63,7 @@ void acs_notify_release(acs_notify *n)
 {
     if (!n || atomic_fetch_sub_explicit(&n->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (n->pid != getpid())
+    if (acs_notify_forked(n))
         return; /* a forked child's copy: its lock may be held forever */
     for (acs_task *t = n->head, *next; t; t = next) {
         next = t->next;
@@ -62,7 +77,7 @@ void acs_notify_release(acs_notify *n)
 
 int acs_notify_forked(const acs_notify *n)
 {
-    return n->pid != getpid();
+    return n->generation != atomic_load(&fork_generation);
 }
 
 int acs_notify_fd(const acs_notify *n)

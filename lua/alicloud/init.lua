@@ -50,17 +50,10 @@ function alicloud.run(timeout)
 end
 
 --- Runs fn(...) in a coroutine, where promise:await() suspends it; returns a promise of its
--- first result.
+-- first result (rejected when fn raises or returns nil, err). See docs/EVENT_LOOPS.md.
 function alicloud.async(fn, ...)
   if type(fn) ~= "function" then error("async: fn must be a function", 2) end
-  local p = promise.new()
-  local co = coroutine.create(function(...)
-    local ok, r = xpcall(fn, debug.traceback, ...)
-    if ok then p:_resolve(r) else p:_settle("rejected", errors.from_raised(r)) end
-  end)
-  local ok, err = coroutine.resume(co, ...)
-  if not ok then p:_settle("rejected", errors.from_raised(err)) end
-  return p
+  return promise.async(fn, ...)
 end
 
 -- The object event loops watch: the cqueues polling protocol plus dispatch.

@@ -97,20 +97,70 @@ function Promise:wait(timeout)
   return nil, self._value
 end
 
+-- Coroutines suspended in a plain await yield AWAIT; `waiting` maps each to the promise it
+-- awaits, so a late or duplicate wake-up never resumes a coroutine that has moved on.
+local AWAIT = setmetatable({}, { __name = "alicloud.await" })
+local waiting = setmetatable({}, { __mode = "k" })
+local owned = setmetatable({}, { __mode = "k" }) -- coroutine started by M.async -> its promise
+
+-- Resumes co until it awaits, ends or fails. Nobody else resumes a coroutine that M.async
+-- started, so a yield there that is not an await would leave it stuck: its promise rejects.
+local function step(co, ...)
+  local ok, v = coroutine.resume(co, ...)
+  if not ok then
+    runtime.report(type(v) == "string" and debug.traceback(co, v) or v)
+  elseif v ~= AWAIT and owned[co] and coroutine.status(co) == "suspended" then
+    owned[co]:_settle("rejected", errors.client("SDK.ForeignYield",
+      "the coroutine yielded outside await (a call of another scheduler, such as cqueues?); "
+      .. "alicloud.async only resumes awaits"))
+    coroutine.close(co)
+  end
+end
+
 --- Inside a coroutine: suspends it until settled (driven by alicloud.run, wait or an
--- adapter). Outside one: the same as wait().
+-- adapter), then returns res, or nil and err. Outside one: the same as wait().
 function Promise:await()
   local co, main = coroutine.running()
   if main or not coroutine.isyieldable() then return self:wait() end
   if self._state == "pending" then
-    self:_on_settle(function()
-      local ok, err = coroutine.resume(co)
-      if not ok then runtime.report(err) end
-    end)
-    repeat coroutine.yield() until self._state ~= "pending"
+    -- A bare yield in a cqueues-managed coroutine would go to cqueues: its adapter waits there.
+    local cqueues = package.loaded.cqueues
+    if type(cqueues) == "table" and select(2, cqueues.running()) then
+      require("alicloud.loop.cqueues").await(self)
+    else
+      waiting[co] = self
+      self:_on_settle(function()
+        if waiting[co] == self and coroutine.status(co) == "suspended" then
+          waiting[co] = nil
+          step(co)
+        end
+      end)
+      repeat coroutine.yield(AWAIT) until self._state ~= "pending"
+      waiting[co] = nil
+    end
   end
   if self._state == "fulfilled" then return self._value end
   return nil, self._value
+end
+
+--- alicloud.async: runs fn(...) in a coroutine, at once until its first await. The promise
+-- fulfils with fn's first result; it rejects when fn raises or returns nil, err (so that
+-- `return p:await()` passes a failure on).
+function M.async(fn, ...)
+  local p = M.new()
+  local co = coroutine.create(function(...)
+    local ok, r, e = xpcall(fn, debug.traceback, ...)
+    if not ok then
+      p:_settle("rejected", errors.from_raised(r))
+    elseif r == nil and e ~= nil then
+      p:_settle("rejected", errors.from_raised(e))
+    else
+      p:_resolve(r)
+    end
+  end)
+  owned[co] = p
+  step(co, ...)
+  return p
 end
 
 --- p:next(on_ok [, on_err]) -> a new promise settled by the handler's result. A handler that

@@ -8,21 +8,46 @@ local M = {}
 
 local REGISTRY_KEY = "alicloud.runtime"
 
+local function fresh()
+  return {
+    core = core.runtime(),
+    calls = setmetatable({}, { __mode = "v" }), -- task id -> promise (false once settled early)
+    observed = {},      -- promises someone will look at: kept alive until settled
+    count = 0,          -- unsettled async calls
+    jobs = {}, jhead = 1, jtail = 0,
+    depth = 0,          -- > 0 while dispatching
+    host = nil,         -- the alicloud module table (for on_error)
+    watchers = {},      -- fn -> true: event-loop adapters told busy/idle (M.watch)
+  }
+end
+
+-- After fork() the parent's runtime is not ours: its workers, pipe and pending calls stayed
+-- in the parent. The child starts afresh, and the parent's calls settle here as closed, so
+-- nothing in the child waits for them forever.
+local function after_fork(reg, old)
+  local R = fresh()
+  R.host = old.host
+  reg[REGISTRY_KEY] = R
+  local orphans = {}
+  for _, p in pairs(old.calls) do
+    if p then orphans[#orphans + 1] = p end
+  end
+  for _, p in ipairs(orphans) do
+    p:_settle("rejected", errors.client("SDK.ClientClosed",
+      "the process forked: this call belongs to the parent process"))
+  end
+  return R
+end
+
 -- Kept in the registry so that reloading the module (busted's insulate) keeps one runtime.
 local function state()
   local reg = debug.getregistry()
   local R = reg[REGISTRY_KEY]
   if not R then
-    R = {
-      core = core.runtime(),
-      calls = setmetatable({}, { __mode = "v" }), -- task id -> promise (false once settled early)
-      observed = {},      -- promises someone will look at: kept alive until settled
-      count = 0,          -- unsettled async calls
-      jobs = {}, jhead = 1, jtail = 0,
-      depth = 0,          -- > 0 while dispatching
-      host = nil,         -- the alicloud module table (for on_error)
-    }
+    R = fresh()
     reg[REGISTRY_KEY] = R
+  elseif R.core:forked() then
+    R = after_fork(reg, R)
   end
   return R
 end
@@ -44,13 +69,42 @@ function M.report(err)
   io.stderr:write("alicloud: error in a callback: ", tostring(err), "\n")
 end
 
+-- Tells the watchers (event-loop adapters) that work appeared on an idle runtime (true), or
+-- that a delivery ended with nothing left (false), so loops stay open only while there is work.
+local function notify(R, busy)
+  for fn in pairs(R.watchers) do
+    local ok, err = pcall(fn, busy)
+    if not ok then M.report(err) end
+  end
+end
+
+local function idle(R)
+  return R.count == 0 and R.jhead > R.jtail
+end
+
+--- True while calls are pending or jobs are queued: work that a delivery will finish.
+function M.busy()
+  return not idle(state())
+end
+
+--- For event-loop adapters: fn(true) runs when work appears while the runtime was idle
+-- (a call registered, a job queued), fn(false) at the end of each delivery that leaves it
+-- idle. Returns a function that removes fn.
+function M.watch(fn)
+  local R = state()
+  R.watchers[fn] = true
+  return function() R.watchers[fn] = nil end
+end
+
 --- Runs fn(a, b) at the next delivery, never now.
 function M.defer(fn, a, b)
   local R = state()
+  local was_idle = idle(R)
   local t = R.jtail + 1
   R.jobs[t] = { fn, a, b }
   R.jtail = t
   if R.depth == 0 then R.core:wake() end -- so event loops watching the fd come to deliver
+  if was_idle then notify(R, true) end
 end
 
 --- Keeps p alive until it settles: someone observes it (a callback, a handler, a waiter).
@@ -61,8 +115,10 @@ end
 --- Registers an async call: its promise settles when the task's completion arrives.
 function M.register(id, p)
   local R = state()
+  local was_idle = idle(R)
   R.calls[id] = p
   R.count = R.count + 1
+  if was_idle then notify(R, true) end
 end
 
 --- A call settled before its completion arrived (cancel): forget it, swallow the completion.
@@ -120,6 +176,7 @@ function M.dispatch(max)
     until #batch == 0 or delivered >= max
   end)
   R.depth = R.depth - 1
+  if R.depth == 0 and idle(R) then notify(R, false) end
   if not ok then error(err, 0) end
   if max ~= math.huge and delivered >= max then R.core:wake() end -- more may be waiting
   return delivered

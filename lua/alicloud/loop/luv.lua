@@ -1,0 +1,78 @@
+--- alicloud.loop.luv: delivers results inside a luv (libuv) loop.
+--   alicloud.loop.luv.attach(uv); ... start calls ...; uv.run()
+-- A poll handle watches the runtime fd. It holds the loop open only while the runtime is busy
+-- (calls pending or handlers queued), so uv.run() returns once the work is done.
+local runtime = require("alicloud.runtime")
+
+local M = {}
+
+-- In the registry, like the runtime itself, so a reloaded module still finds the attachment.
+local KEY = "alicloud.loop.luv"
+
+local Attachment = {}
+Attachment.__index = Attachment
+Attachment.__name = "alicloud.loop.luv.Attachment"
+
+function Attachment:__tostring()
+  return string.format("alicloud.loop.luv.Attachment (%s)", self.closed and "detached" or "attached")
+end
+
+local function hold(att, busy)
+  if att.closed then return end
+  if busy then att.poll:ref() else att.poll:unref() end
+end
+
+-- Runs as a luv callback: luv ends the process on an error raised there, so nothing may
+-- escape. A delivery that cannot go on (the runtime was closed) detaches instead of spinning.
+local function on_readable(att, err)
+  local ok, derr = true, err
+  if not err then ok, derr = pcall(runtime.dispatch) end
+  if err or not ok then
+    runtime.report("alicloud.loop.luv: delivery failed, detaching: " .. tostring(derr))
+    att:detach()
+  end
+end
+
+--- Stops watching; uv.run() no longer delivers nor waits for alicloud. Returns true if it
+-- was attached. Idempotent.
+function Attachment:detach()
+  if self.closed then return false end
+  self.closed = true
+  self.unwatch()
+  if not self.poll:is_closing() then self.poll:close() end
+  local reg = debug.getregistry()
+  if reg[KEY] == self then reg[KEY] = nil end
+  return true
+end
+
+--- attach([uv]) -> the attachment: delivery now happens inside uv.run(). `uv` is the luv
+-- module (default: require("luv")). Attaching again returns the same attachment.
+function M.attach(uv)
+  uv = uv or require("luv")
+  local reg = debug.getregistry()
+  local att = reg[KEY]
+  if att then
+    if att.uv == uv then return att end
+    error("alicloud.loop.luv: already attached to another luv; detach it first", 2)
+  end
+  local fd = runtime.core():fd() -- raises if the runtime is closed
+  att = setmetatable({ uv = uv, poll = assert(uv.new_poll(fd)), closed = false }, Attachment)
+  att.poll:start("r", function(err) on_readable(att, err) end)
+  att.unwatch = runtime.watch(function(busy) hold(att, busy) end)
+  hold(att, runtime.busy())
+  reg[KEY] = att
+  return att
+end
+
+--- The current attachment, or nil.
+function M.attached()
+  return debug.getregistry()[KEY]
+end
+
+--- Detaches the current attachment, if any. Returns true if there was one.
+function M.detach()
+  local att = M.attached()
+  return att ~= nil and att:detach()
+end
+
+return M

@@ -1,0 +1,58 @@
+-- Process and memory safety: fork() and the response size limit.
+local env = require("spec.support.env")
+local alicloud = env.alicloud()
+local posix = require("spec_fork")
+
+describe("process safety", function()
+  local server
+
+  setup(function() server = env.server() end)
+  teardown(function() env.stop() end)
+  before_each(function() server:reset() end)
+  after_each(function() assert.is_true(alicloud.run(30)) end)
+
+  -- Runs fn in a forked child; returns the child's exit code (0 when fn returned true).
+  local function in_child(fn)
+    local pid = posix.fork()
+    if pid == 0 then
+      local ok, res = pcall(fn)
+      if not ok then io.stderr:write("child failed: ", tostring(res), "\n") end
+      posix._exit(ok and res and 0 or 1)
+    end
+    return posix.waitpid(pid)
+  end
+
+  it("a forked child gets a fresh pool; the parent's pool is untouched", function()
+    server:config{ delay = 0.05 }
+    local ecs = env.ecs()
+    ecs:enable_async(2, 10)
+    assert.is_not_nil((ecs:DescribeRegionsAsync({}):wait(10)))
+    -- a call in flight in the parent while it forks
+    local inflight = ecs:DescribeInstancesAsync({})
+    local code = in_child(function()
+      local ps = {}
+      for i = 1, 6 do ps[i] = ecs:DescribeRegionsAsync({}) end
+      local res = alicloud.all(ps):wait(10)
+      local sync = ecs:DescribeRegions({})
+      -- the parent's call does not continue here: it settles, it never hangs
+      local _, err = inflight:wait(10)
+      return res ~= nil and #res == 6 and sync ~= nil and err ~= nil
+    end)
+    assert.are.equal(0, code)
+    assert.are.equal(25, inflight:wait(10).TotalCount)
+    local after = alicloud.all({ ecs:DescribeRegionsAsync({}), ecs:DescribeRegionsAsync({}) })
+      :wait(10)
+    assert.are.equal(2, #after)
+    -- 1 before the fork, 6 + 1 sync in the child, 2 after
+    assert.are.equal(10, server:stats().by_action.DescribeRegions)
+  end)
+
+  it("fails a response over max_response_bytes cleanly", function()
+    local res, err = env.ecs({ max_response_bytes = 200, retry = false }):DescribeRegions({})
+    assert.is_nil(res)
+    assert.are.equal("SDK.ResponseTooLarge", err.code)
+    assert.matches("200", err.message)
+    -- the next call on the same thread is unaffected
+    assert.is_not_nil(env.ecs():DescribeRegions({}))
+  end)
+end)
