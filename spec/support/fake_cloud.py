@@ -5,7 +5,9 @@ A real HTTP/1.1 server (keep-alive, always Content-Length) on loopback that
 verifies RPC v1, ROA and V3 signatures with its own implementation, written
 from openapi-protocol.md and sharing nothing with the C signer, and serves a
 few ECS (RPC) actions and CS (ROA) routes.  Unsigned control API under
-/__fake/.  Standard library only.  See spec/support/README.md.
+/__fake/.  STS and the ECS instance metadata service live in fake_sts.py and
+fake_metadata.py, plugged in as extensions (see "extensions" below).
+Standard library only.  See spec/support/README.md.
 """
 
 import argparse
@@ -82,8 +84,43 @@ def b64_hmac_sha1(key, msg):
 # ---------------------------------------------------------------- state
 
 def default_config():
-    return {"delay": 0, "actions": {}, "keys": dict(DEFAULT_KEYS), "sts_tokens": {},
-            "max_skew": MAX_SKEW, "idle_timeout": None}
+    cfg = {"delay": 0, "actions": {}, "keys": dict(DEFAULT_KEYS), "sts_tokens": {},
+           "max_skew": MAX_SKEW, "idle_timeout": None}
+    for ext in EXTENSIONS:
+        cfg.update(copy.deepcopy(ext.config))
+    return cfg
+
+
+class Extension:
+    """A module that plugs into this server (fake_sts.py, fake_metadata.py). Each hook is
+    a no-op here; an extension overrides what it needs and appends itself to EXTENSIONS."""
+    config = {}                         # extra config keys and their defaults
+
+    def merge_config(self, key, value, current):
+        """New value of one of our config keys (raise ApiError when invalid)."""
+        return value
+
+    def reset(self):
+        pass
+
+    def stats(self):
+        return {}
+
+    def secret(self, key_id):
+        """The secret of a key this extension issued, else None."""
+        return None
+
+    def check_token(self, key_id, token):
+        """True when key_id is ours and token is right for it (raise ApiError if not)."""
+        return False
+
+    def serve(self, handler, req):
+        """True when this extension answered the (unsigned, non-API) request itself."""
+        return False
+
+
+EXTENSIONS = []
+UNSIGNED_ACTIONS = set()    # RPC actions that are not signed (AssumeRoleWithOIDC)
 
 
 ACTION_FIELDS = {"delay", "status", "code", "message", "body", "headers",
@@ -107,6 +144,8 @@ class State:
             self.connections = 0
             self.by_action = collections.Counter()
             self.errors = collections.Counter()
+        for ext in EXTENSIONS:
+            ext.reset()
 
     def merge_config(self, patch):
         if not isinstance(patch, dict):
@@ -138,7 +177,10 @@ class State:
                         else:
                             cfg[k][name] = val
                 else:
-                    raise ApiError(400, "InvalidConfig", "unknown config key %r" % k)
+                    ext = next((e for e in EXTENSIONS if k in e.config), None)
+                    if ext is None:
+                        raise ApiError(400, "InvalidConfig", "unknown config key %r" % k)
+                    cfg[k] = ext.merge_config(k, v, cfg[k])
             self.config = cfg
             return copy.deepcopy(cfg)
 
@@ -190,9 +232,12 @@ class State:
 
     def stats(self):
         with self.lock:
-            return {"requests": self.requests, "current": self.current,
-                    "max_concurrent": self.max_concurrent, "by_action": dict(self.by_action),
-                    "connections": self.connections, "errors": dict(self.errors)}
+            out = {"requests": self.requests, "current": self.current,
+                   "max_concurrent": self.max_concurrent, "by_action": dict(self.by_action),
+                   "connections": self.connections, "errors": dict(self.errors)}
+        for ext in EXTENSIONS:
+            out.update(ext.stats())
+        return out
 
 
 STATE = State()
@@ -238,6 +283,8 @@ class Request:
 
 def lookup_secret(key_id):
     secret = STATE.get("keys").get(key_id)
+    for ext in EXTENSIONS:
+        secret = secret or ext.secret(key_id)
     if secret is None:
         raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
     return secret
@@ -269,6 +316,8 @@ def parse_http_date(value):
 
 def check_sts(key_id, token):
     """Hook for STS: a key id listed in sts_tokens needs exactly that token."""
+    if any(ext.check_token(key_id, token) for ext in EXTENSIONS):
+        return                      # issued by fake_sts: token and expiry checked there
     want = STATE.get("sts_tokens").get(key_id)
     if want is None:
         return                      # plain key: any (or no) token is accepted
@@ -530,7 +579,7 @@ class Route:
     """What a request is aiming at, known before authentication."""
 
     def __init__(self, req):
-        self.product, self.args, self.run = "Ecs", (), None
+        self.product, self.args, self.run, self.unsigned = "Ecs", (), None, False
         auth = req.header("authorization")
         header_action = req.header("x-acs-action")
         if not auth.startswith(("ACS3-HMAC-SHA256 ", "acs ")):      # RPC
@@ -548,6 +597,7 @@ class Route:
             self.override_names = [header_action, "%s %s" % (req.method, req.raw_path), self.name]
             return
         self.run = RPC_ACTIONS.get(self.name)
+        self.unsigned = not auth and self.name in UNSIGNED_ACTIONS
         self.override_names = [self.name]
 
     def call(self, req, rid, style):
@@ -561,6 +611,18 @@ class Route:
             if version and version != CS_VERSION:
                 raise ApiError(400, "InvalidVersion", "Specified parameter Version is not valid.")
         return self.run(req, rid, *self.args)
+
+
+# ---------------------------------------------------------------- extensions
+
+# fake_sts / fake_metadata import this module by name; when it runs as a script it is
+# __main__, so alias it or they would get a second copy with its own STATE.
+sys.modules.setdefault("fake_cloud", sys.modules[__name__])
+import fake_sts        # noqa: E402  (STS AssumeRole / AssumeRoleWithOIDC)
+import fake_metadata   # noqa: E402  (ECS instance metadata under /latest/)
+
+EXTENSIONS.extend([fake_sts.STS, fake_metadata.METADATA])
+STATE.reset()           # now with the extensions' config keys
 
 
 # ---------------------------------------------------------------- HTTP
@@ -635,9 +697,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/__fake/"):
             self.control(body)
             return
+        req = Request(self, body)
+        if any(ext.serve(self, req) for ext in EXTENSIONS):
+            return
         STATE.enter(self)
         try:
-            self.api(Request(self, body))
+            self.api(req)
         finally:
             STATE.leave()
 
@@ -671,7 +736,7 @@ class Handler(BaseHTTPRequestHandler):
             else seconds(STATE.get("delay"))
         status, headers, ctype, payload = 200, {}, JSON_TYPE, None
         try:
-            style = authenticate(req)
+            style = "rpc" if route.unsigned else authenticate(req)
             ov = STATE.take_override([n for n in route.override_names if n])
             if ov:
                 if "delay" in ov:
