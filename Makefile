@@ -74,6 +74,7 @@ demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/roa_cs.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/v3.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/coroutines.lua
+	ALICLOUD_FAKE=1 $(LUA) examples/credentials.lua
 
 asan: deps build-asan/alicloud/core.so build-asan/spec_fork.so
 	$(call SPEC_ENV,build-asan) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \

@@ -221,6 +221,26 @@ describe("client", function()
   end)
 
   describe("secrets", function()
+    it("masks the security token in a SignatureDoesNotMatch string-to-sign", function()
+      server:config{ sts_tokens = { [env.fake.ACCESS_KEY_ID] = "tok-visible-123" } }
+      local cred = alicloud.credentials.sts(env.fake.ACCESS_KEY_ID, "wrong-secret",
+        "tok-visible-123")
+      for _, sig in ipairs({ "v1", "v3" }) do
+        local _, err = env.ecs({ credential = cred, signature_version = sig }):DescribeRegions({})
+        assert.are.equal("SignatureDoesNotMatch", err.code)
+        assert.are.equal("wrong_secret", err.diagnosis)
+        for _, s in ipairs({ tostring(err), err.message, err.string_to_sign,
+          err.client_string_to_sign, err.data.Message }) do
+          assert.is_nil(s:find("tok-visible-123", 1, true), s)
+        end
+      end
+    end)
+
+    it("names the credentials provider in x-acs-credentials-provider", function()
+      local res = env.custom():FakeEcho({})
+      assert.are.equal("static_ak", res.Headers["x-acs-credentials-provider"])
+    end)
+
     it("never shows the secret in tostring of credentials, clients or errors", function()
       local cred = env.credential("s3cr3t-value")
       local ecs = env.ecs({ credential = cred })

@@ -65,10 +65,24 @@ end
 local SERVER_STS_MARK = "server string to sign is:"
 
 -- SignatureDoesNotMatch: compare the server's string-to-sign with ours, never the secret.
+-- Security and bearer tokens travel inside strings-to-sign; they are not the secret, but they
+-- are credentials: masked wherever an error shows a string-to-sign.
+local function mask_tokens(s)
+  if type(s) ~= "string" then return s end
+  s = s:gsub("((%u%l+Token)%%3D)[%w%%%._~%-]-(%%26)", "%1****%3")
+  s = s:gsub("((%u%l+Token)%%3D)[%w%%%._~%-]*$", "%1****")
+  s = s:gsub("(x%-acs%-security%-token:)[^\n]*", "%1****")
+  s = s:gsub("(x%-acs%-bearer%-token:)[^\n]*", "%1****")
+  return s
+end
+M.mask_tokens = mask_tokens
+
 local function diagnose_signature(e, ours)
   local theirs = e.message and e.message:match(SERVER_STS_MARK .. "%s*(.-)%s*$")
-  e.string_to_sign = theirs
-  e.client_string_to_sign = ours
+  e.message = mask_tokens(e.message)
+  if type(e.data) == "table" then e.data.Message = mask_tokens(e.data.Message) end
+  e.string_to_sign = mask_tokens(theirs)
+  e.client_string_to_sign = mask_tokens(ours)
   if not theirs or not ours then return end
   if theirs == ours then
     e.diagnosis = "wrong_secret"

@@ -38,8 +38,10 @@ function M.split_options(opts, allowed, what, level)
   return inline
 end
 
-local function header_pairs(h)
+-- The caller's headers as sorted pairs, plus the Go SDK's x-acs-credentials-provider.
+local function header_pairs(h, provider)
   local out = {}
+  if provider then out[1] = { "x-acs-credentials-provider", provider } end
   if h == nil then return out end
   if type(h) ~= "table" then error("headers must be a table", 0) end
   for k, v in pairs(h) do
@@ -114,6 +116,7 @@ local function base(client, s, endpoint)
     bearer_token = snap.bearer_token,
     signature_version = s.signature_version or client.product.signature_version,
     version = client.version or client.product.version,
+    provider = snap.provider,
   }
   transport(spec, s)
   return spec
@@ -191,7 +194,7 @@ function M.for_action(client, action, p, opts, level)
   spec.read_only = def.read_only
   if spec.read_only == nil then spec.read_only = products.is_read_only(action) end
   local ok, berr = build(function()
-    spec.headers = header_pairs(opts.headers)
+    spec.headers = header_pairs(opts.headers, spec.provider)
     if def.style == "roa" then
       p = p or {}
       spec.path = M.encode_path(def.path or "/", p)
@@ -236,7 +239,7 @@ function M.for_common(client, req, level)
   spec.method = (req.method or (style == "roa" and "GET" or "POST")):upper()
   spec.read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
   local ok, berr = build(function()
-    spec.headers = header_pairs(req.headers)
+    spec.headers = header_pairs(req.headers, spec.provider)
     spec.path = style == "roa" and M.encode_path(req.pathname or "/", req.path_params) or "/"
     spec.query = params.flatten(req.query, json.null)
     if style == "rpc" and client.region and not (req.query and req.query.RegionId) then
