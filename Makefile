@@ -16,12 +16,12 @@ HDR         := $(wildcard csrc/core/*.h csrc/lua/*.h)
 WARN        := -std=c11 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
 DEFS        := -D_GNU_SOURCE -DALICLOUD_VERSION='"$(VERSION)"'
 INCS        := -Icsrc/core -Icsrc/lua -I$(LUA_INC)
-LIBS        := -lcurl -lssl -lcrypto -lpthread -lm
+LIBS        := -lcurl -lssl -lcrypto -lcjson -lpthread -lm
 OPT         ?= -O2 -g
 
 # Debian packages: what `make deps` installs when missing.
 DEB_PKGS    := gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev \
-               lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues python3 valgrind luarocks
+               libcjson-dev lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues python3 valgrind luarocks
 
 # Specs run against the build tree, never an installed copy.
 SPEC_ENV     = LUA_PATH_5_4='./lua/?.lua;./lua/?/init.lua;./?.lua;;' \
@@ -105,7 +105,7 @@ CORE_NO_NET  := $(filter-out csrc/core/http.c csrc/core/exec.c csrc/core/pool.c 
 build-fuzz/fuzz_%: fuzz/fuzz_%.c $(CORE_NO_NET) $(HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -Icsrc/core -o $@ $< $(CORE_NO_NET) -lcrypto -lm
+	  -Icsrc/core -o $@ $< $(CORE_NO_NET) -lcrypto -lcjson -lpthread -lm
 
 fuzz: $(addprefix build-fuzz/fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
@@ -116,6 +116,9 @@ fuzz: $(addprefix build-fuzz/fuzz_,$(FUZZ_TARGETS))
 	    2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
 	  grep -h "stat::number_of_executed_units\|Done" build-fuzz/fuzz_$$t.log | tail -1; \
 	done
+
+bench: all
+	bench/run
 
 catalogue:
 	$(PYTHON) tools/gen_catalogue.py ../shared/reference/catalogue.json

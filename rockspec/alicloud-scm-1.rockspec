@@ -22,6 +22,7 @@ external_dependencies = {
   -- searches by itself but luarocks does not
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+  CJSON = { header = "cjson/cJSON.h", library = "cjson" },
 }
 test_dependencies = { "busted" }
 test = { type = "busted" }
@@ -33,8 +34,10 @@ build = {
         "csrc/core/crypto.c",
         "csrc/core/encode.c",
         "csrc/core/exec.c",
+        "csrc/core/fork.c",
         "csrc/core/headers.c",
         "csrc/core/http.c",
+        "csrc/core/json.c",
         "csrc/core/notify.c",
         "csrc/core/pool.c",
         "csrc/core/request.c",
@@ -42,11 +45,13 @@ build = {
         "csrc/core/sign.c",
         "csrc/core/task.c",
         "csrc/lua/alicloud_core.c",
+        "csrc/lua/json_tree.c",
         "csrc/lua/signer.c" },
       defines = { "_GNU_SOURCE", 'ALICLOUD_VERSION="0.1.0"' },
-      incdirs = { "csrc/core", "csrc/lua", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-      libraries = { "curl", "ssl", "crypto", "pthread", "m" },
+      incdirs = { "csrc/core", "csrc/lua", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)",
+        "$(CJSON_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
+      libraries = { "curl", "ssl", "crypto", "cjson", "pthread", "m" },
     },
     ["alicloud.catalogue.acm"] = "lua/alicloud/catalogue/acm.lua",
     ["alicloud.catalogue.acms-open"] = "lua/alicloud/catalogue/acms-open.lua",

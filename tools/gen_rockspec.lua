@@ -46,6 +46,7 @@ external_dependencies = {
   -- searches by itself but luarocks does not
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+  CJSON = { header = "cjson/cJSON.h", library = "cjson" },
 }
 test_dependencies = { "busted" }
 test = { type = "busted" }
@@ -55,9 +56,10 @@ build = {
     ["alicloud.core"] = {
       sources = { @SOURCES@ },
       defines = { "_GNU_SOURCE", 'ALICLOUD_VERSION="0.1.0"' },
-      incdirs = { "csrc/core", "csrc/lua", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-      libraries = { "curl", "ssl", "crypto", "pthread", "m" },
+      incdirs = { "csrc/core", "csrc/lua", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)",
+        "$(CJSON_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
+      libraries = { "curl", "ssl", "crypto", "cjson", "pthread", "m" },
     },
 @MODULES@
   },

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int acs_buf_reserve(acs_buf *b, size_t extra)
+int acs_buf_grow(acs_buf *b, size_t extra)
 {
     if (b->oom)
         return -1;
@@ -43,11 +43,6 @@ int acs_buf_append(acs_buf *b, const void *p, size_t n)
 int acs_buf_puts(acs_buf *b, const char *s)
 {
     return acs_buf_append(b, s, strlen(s));
-}
-
-int acs_buf_putc(acs_buf *b, char c)
-{
-    return acs_buf_append(b, &c, 1);
 }
 
 int acs_buf_printf(acs_buf *b, const char *fmt, ...)

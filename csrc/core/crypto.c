@@ -1,59 +1,92 @@
 #include "crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "encode.h"
 
-/* HMAC() is the non-deprecated one-shot API of OpenSSL 3; given an output buffer it uses no
- * static storage, so it is safe to call from many threads. */
+/* Digests are fetched once: OpenSSL 3 otherwise looks the algorithm up by name on every
+ * call, which costs more than hashing a request. Fetched objects are shareable by threads. */
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha1, *md_sha256, *md_md5;
+
+static void fetch_digests(void)
+{
+    md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
+static const EVP_MD *digest_md(int which)
+{
+    pthread_once(&fetch_once, fetch_digests);
+    return which == 1 ? md_sha1 : which == 256 ? md_sha256 : md_md5;
+}
+
+__attribute__((destructor)) static void free_digests(void)
+{
+    EVP_MD_free(md_sha1);
+    EVP_MD_free(md_sha256);
+    EVP_MD_free(md_md5);
+}
+
+static int digest(const EVP_MD *md, const void *a, size_t an, const void *b, size_t bn,
+                  unsigned char *out, unsigned int want)
+{
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = md ? EVP_MD_CTX_new() : NULL;
+    int ok = ctx && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, a ? a : "", an) &&
+             (!bn || EVP_DigestUpdate(ctx, b, bn)) && EVP_DigestFinal_ex(ctx, out, &len) &&
+             len == want;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+/* HMAC (RFC 2104) over a pre-fetched digest: H((K ^ opad) || H((K ^ ipad) || m)). */
 static int hmac(const EVP_MD *md, const void *key, size_t keylen, const void *data, size_t n,
                 unsigned char *out, unsigned int want)
 {
-    unsigned int len = 0;
-    if (keylen > INT_MAX)
-        return -1;
-    /* A NULL key pointer means "reuse the previous key" in old OpenSSL: never pass one. */
-    if (!key)
-        key = "";
-    if (!data)
-        data = "";
-    if (!HMAC(md, key, (int)keylen, data, n, out, &len) || len != want)
-        return -1;
-    return 0;
+    enum { BLOCK = 64 }; /* SHA-1 and SHA-256 block size */
+    unsigned char k[BLOCK] = {0}, pad[BLOCK], inner[EVP_MAX_MD_SIZE];
+    if (keylen > BLOCK) {
+        if (digest(md, key, keylen, NULL, 0, k, want) != 0)
+            return -1;
+    } else if (keylen) {
+        memcpy(k, key, keylen);
+    }
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] = k[i] ^ 0x36;
+    int rc = digest(md, pad, BLOCK, data, n, inner, want);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] = k[i] ^ 0x5c;
+    if (rc == 0)
+        rc = digest(md, pad, BLOCK, inner, want, out, want);
+    acs_wipe(k, sizeof k);
+    acs_wipe(pad, sizeof pad);
+    return rc;
 }
 
 int acs_hmac_sha1(const void *key, size_t keylen, const void *data, size_t n,
                   unsigned char out[ACS_SHA1_LEN])
 {
-    return hmac(EVP_sha1(), key, keylen, data, n, out, ACS_SHA1_LEN);
+    return hmac(digest_md(1), key, keylen, data, n, out, ACS_SHA1_LEN);
 }
 
 int acs_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                     unsigned char out[ACS_SHA256_LEN])
 {
-    return hmac(EVP_sha256(), key, keylen, data, n, out, ACS_SHA256_LEN);
-}
-
-static int digest(const EVP_MD *md, const void *data, size_t n, unsigned char *out,
-                  unsigned int want)
-{
-    unsigned int len = 0;
-    if (!data)
-        data = "";
-    if (!EVP_Digest(data, n, out, &len, md, NULL) || len != want)
-        return -1;
-    return 0;
+    return hmac(digest_md(256), key, keylen, data, n, out, ACS_SHA256_LEN);
 }
 
 int acs_sha256_hex(acs_buf *out, const void *data, size_t n)
 {
     unsigned char md[ACS_SHA256_LEN];
-    if (digest(EVP_sha256(), data, n, md, sizeof md) != 0)
+    if (digest(digest_md(256), data, n, NULL, 0, md, sizeof md) != 0)
         return -1;
     return acs_hex(out, md, sizeof md);
 }
@@ -61,7 +94,7 @@ int acs_sha256_hex(acs_buf *out, const void *data, size_t n)
 int acs_md5_base64(acs_buf *out, const void *data, size_t n)
 {
     unsigned char md[16];
-    if (digest(EVP_md5(), data, n, md, sizeof md) != 0)
+    if (digest(digest_md(5), data, n, NULL, 0, md, sizeof md) != 0)
         return -1;
     return acs_base64(out, md, sizeof md);
 }

@@ -13,20 +13,27 @@ static int is_unreserved(unsigned char c)
            c == '-' || c == '_' || c == '.' || c == '~';
 }
 
+/* Writes straight into reserved room: this runs for every parameter of every attempt. */
 int acs_pct_encode(acs_buf *b, const char *s, size_t n)
 {
-    if (acs_buf_reserve(b, n) != 0)
+    if (n > ((size_t)-1 - 1) / 3 || acs_buf_reserve(b, 3 * n) != 0) {
+        b->oom = 1;
         return -1;
+    }
+    char *out = b->data + b->len;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (is_unreserved(c)) {
-            acs_buf_putc(b, (char)c);
+            *out++ = (char)c;
         } else {
-            char esc[3] = {'%', HEX_UPPER[c >> 4], HEX_UPPER[c & 15]};
-            acs_buf_append(b, esc, 3);
+            *out++ = '%';
+            *out++ = HEX_UPPER[c >> 4];
+            *out++ = HEX_UPPER[c & 15];
         }
     }
-    return b->oom ? -1 : 0;
+    b->len = (size_t)(out - b->data);
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 int acs_pct_encode_path(acs_buf *b, const char *s, size_t n)

@@ -21,9 +21,14 @@ static double deadline_of(const acs_task *t)
     return ms > 0 ? t->submitted_at + (double)ms / 1000.0 : 0;
 }
 
+/* The call is over: a 2xx JSON body is parsed here, off the Lua thread. */
 static int finish(acs_task *t)
 {
-    t->res.total_s = acs_now() - t->submitted_at;
+    acs_result *res = &t->res;
+    if (res->error == ACS_OK && res->http_status >= 200 && res->http_status < 300 &&
+        !t->req.raw && !res->doc)
+        res->doc = acs_json_parse(res->body.data, res->body.len);
+    res->total_s = acs_now() - t->submitted_at;
     return 1;
 }
 
@@ -58,6 +63,14 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
     acs_http_perform(h, r, &w, deadline, &t->cancelled, res);
     acs_wire_free(&w);
 
+    /* Junk a reused connection carried over from an earlier reply is ours to clean up, not
+     * a failure of this call: try once more on a fresh connection, whatever the policy.
+     * (Only read-only calls reuse connections, so this never sends a create call twice.) */
+    if (res->stale && !t->stale_retried) {
+        t->stale_retried = 1;
+        *retry_in = 0;
+        return 0;
+    }
     int max_attempts = r->retry.max_attempts > 0 ? r->retry.max_attempts : 1;
     acs_retry_verdict v = acs_retry_decide(r, res);
     if (v == ACS_RETRY_NO || res->attempts >= max_attempts)

@@ -2,6 +2,7 @@
 
 #include "headers.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,7 @@ struct acs_http {
     atomic_int *cancelled;
     size_t max_body;
     int too_large;
+    int fresh_next;          /* the last connection looked unsafe to reuse: open a new one */
     double last_activity;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -163,12 +165,18 @@ static struct curl_slist *header_list(const acs_kvlist *l, int *oom)
     const char *fixed[] = {"Expect:", "Accept-Encoding: identity"};
     for (size_t i = 0; i < 2 + l->n; i++) {
         acs_buf_reset(&line);
-        if (i < 2)
+        if (i < 2) {
             acs_buf_puts(&line, fixed[i]);
-        else if (l->items[i - 2].value[0])
-            acs_buf_printf(&line, "%s: %s", l->items[i - 2].name, l->items[i - 2].value);
-        else
-            acs_buf_printf(&line, "%s;", l->items[i - 2].name); /* curl's syntax for empty */
+        } else {
+            const acs_kv *kv = &l->items[i - 2];
+            acs_buf_puts(&line, kv->name);
+            if (kv->value[0]) {
+                acs_buf_puts(&line, ": ");
+                acs_buf_puts(&line, kv->value);
+            } else {
+                acs_buf_putc(&line, ';'); /* curl's syntax for an empty value */
+            }
+        }
         struct curl_slist *next = line.oom ? NULL : curl_slist_append(list, line.data);
         if (!next) {
             *oom = 1;
@@ -201,8 +209,9 @@ static void set_options(acs_http *h, const acs_request *r, const acs_wire *w,
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     /* libcurl silently resends a request whose reused connection died before any reply;
      * a call that changes state must never go out twice on its own, so it gets a fresh one. */
-    if (!r->read_only && !r->retry.unsafe)
+    if ((!r->read_only && !r->retry.unsafe) || h->fresh_next)
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    h->fresh_next = 0;
     if (r->connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
     if (timeout_ms > 0)
@@ -225,6 +234,18 @@ static void set_options(acs_http *h, const acs_request *r, const acs_wire *w,
         if (strcmp(r->method, "POST") != 0)
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
     }
+}
+
+/* After a complete reply the connection must be silent: readable now means the server sent
+ * more than it announced, or closed; libcurl would keep it and the next call would read the
+ * junk as its own reply. */
+static int connection_clean(CURL *e)
+{
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+        return 1; /* already closed by libcurl */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 0;
 }
 
 static int request_started(CURL *e)
@@ -303,6 +324,11 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
     res->error = ACS_OK;
     res->timeout_kind = 0;
     res->sent = 0;
+    /* the last attempt met junk on a reused connection (of whichever worker ran it): this
+     * one must not reuse a connection that may carry the same */
+    if (res->stale)
+        h->fresh_next = 1;
+    res->stale = 0;
     if (oom) {
         curl_slist_free_all(headers);
         acs_result_fail(res, ACS_E_INTERNAL, "out of memory building headers");
@@ -361,7 +387,17 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
         res->sent = request_started(h->easy);
     if (finished && rc == CURLE_OK) {
         curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &res->http_status);
+        if (!connection_clean(h->easy))
+            h->fresh_next = 1;
     } else if (finished) {
+        long connects = 1;
+        curl_easy_getinfo(h->easy, CURLINFO_NUM_CONNECTS, &connects);
+        /* Junk on a reused connection (bytes past the last reply's Content-Length) reads as
+         * a broken reply: the connection is to blame, not the server's answer to this call. */
+        if ((rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL) && connects == 0) {
+            res->stale = 1;
+            h->fresh_next = 1;
+        }
         if (rc == CURLE_ABORTED_BY_CALLBACK && !atomic_load(cancelled))
             rc = CURLE_GOT_NOTHING;
         map_curl_error(h, rc, timeout_ms, acs_now() - start, r, res);

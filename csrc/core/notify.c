@@ -3,6 +3,8 @@
 #endif
 #include "notify.h"
 
+#include "fork.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,20 +23,6 @@ struct acs_notify {
     int generation;         /* fork generation at creation: a forked child leaves it alone */
 };
 
-/* Bumped in every forked child, so "was this made before a fork?" costs no system call. */
-static atomic_int fork_generation;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-
-static void on_fork_child(void)
-{
-    atomic_fetch_add(&fork_generation, 1);
-}
-
-static void watch_forks(void)
-{
-    pthread_atfork(NULL, NULL, on_fork_child);
-}
-
 acs_notify *acs_notify_new(char *err, size_t errlen)
 {
     acs_notify *n = calloc(1, sizeof *n);
@@ -49,8 +37,7 @@ acs_notify *acs_notify_new(char *err, size_t errlen)
     }
     atomic_init(&n->refs, 1);
     pthread_mutex_init(&n->lock, NULL);
-    pthread_once(&fork_once, watch_forks);
-    n->generation = atomic_load(&fork_generation);
+    n->generation = acs_fork_generation();
     return n;
 }
 
@@ -77,7 +64,7 @@ void acs_notify_release(acs_notify *n)
 
 int acs_notify_forked(const acs_notify *n)
 {
-    return n->generation != atomic_load(&fork_generation);
+    return n->generation != acs_fork_generation();
 }
 
 int acs_notify_fd(const acs_notify *n)
@@ -127,6 +114,8 @@ size_t acs_notify_pop(acs_notify *n, acs_task **out, size_t max)
         acs_task *t = n->head;
         n->head = t->next;
         t->next = NULL;
+        if (t->undelivered)
+            atomic_fetch_sub(&t->undelivered->value, 1);
         out[k++] = t;
     }
     if (!n->head) {

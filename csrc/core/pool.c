@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "fork.h"
 #include "http.h"
 
 typedef struct {
@@ -28,10 +29,12 @@ struct acs_pool {
     size_t queued, max_queue;
     acs_task *delayed;        /* waiting to retry, sorted by retry_at; linked through prev/next */
     int closed, joined;
+    int exiting;              /* set by join: workers leave once nothing is left */
+    acs_counter *undelivered; /* submitted and not yet delivered to Lua */
     acs_task **running;       /* per worker: the task it runs, or NULL */
     acs_worker *workers;
     int nworkers;
-    pid_t pid;
+    int generation;           /* fork generation that started the workers */
     acs_notify *done;
 };
 
@@ -103,7 +106,9 @@ static acs_task *next_task(acs_pool *p)
             pthread_cond_signal(&p->room);
             return t;
         }
-        if (p->closed && !p->delayed)
+        /* A shut-down pool's idle workers stay parked until join: threads that exit on their
+         * own could race the process's exit() in OpenSSL's clean-up. */
+        if (p->exiting && !p->delayed)
             return NULL;
         if (p->delayed) {
             struct timespec ts = monotonic_after(p->delayed->retry_at - acs_now());
@@ -171,6 +176,7 @@ static void free_pool(acs_pool *p)
     pthread_cond_destroy(&p->room);
     pthread_mutex_destroy(&p->lock);
     acs_notify_release(p->done);
+    acs_counter_release(p->undelivered);
     free(p);
 }
 
@@ -194,12 +200,15 @@ acs_pool *acs_pool_new(acs_notify *done, int workers, size_t max_queue, char *er
     pthread_cond_init(&p->room, &attr);
     pthread_condattr_destroy(&attr);
     p->max_queue = max_queue;
-    p->pid = getpid();
+    p->generation = acs_fork_generation();
+    p->undelivered = calloc(1, sizeof *p->undelivered);
     p->done = done;
     acs_notify_retain(done);
+    if (p->undelivered)
+        atomic_init(&p->undelivered->refs, 1);
     p->workers = calloc((size_t)workers, sizeof *p->workers);
     p->running = calloc((size_t)workers, sizeof *p->running);
-    if (!p->workers || !p->running) {
+    if (!p->workers || !p->running || !p->undelivered) {
         snprintf(err, errlen, "out of memory");
         free_pool(p);
         return NULL;
@@ -236,7 +245,7 @@ void acs_pool_release(acs_pool *p)
         return;
     /* A forked child holds a copy of its parent's pool: no threads, and locks that may have
      * been held at fork time. It is left alone (the child gets a fresh pool). */
-    if (p->pid != getpid())
+    if (acs_pool_forked(p))
         return;
     /* The last reference: nobody can observe the work any more. */
     acs_pool_shutdown(p, ACS_SHUTDOWN_CANCEL);
@@ -259,6 +268,9 @@ acs_submit_status acs_pool_submit(acs_pool *p, acs_task *t, double wait)
         st = ACS_SUBMIT_FULL;
     if (st == ACS_SUBMIT_OK) {
         acs_task_retain(t);
+        atomic_fetch_add(&p->undelivered->refs, 1);
+        atomic_fetch_add(&p->undelivered->value, 1);
+        t->undelivered = p->undelivered;
         t->state = ACS_TASK_QUEUED;
         t->prev = p->tail;
         t->next = NULL;
@@ -331,8 +343,11 @@ void acs_pool_join(acs_pool *p)
     pthread_mutex_lock(&p->lock);
     int already = p->joined;
     p->joined = 1;
+    p->closed = 1;
+    p->exiting = 1;
+    pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
-    if (already || p->pid != getpid())
+    if (already || acs_pool_forked(p))
         return; /* threads do not survive fork(): the child has none to join */
     for (int i = 0; i < p->nworkers; i++)
         if (p->workers[i].started)
@@ -355,7 +370,13 @@ size_t acs_pool_queued(acs_pool *p)
     return n;
 }
 
-int acs_pool_pid(const acs_pool *p)
+int acs_pool_forked(const acs_pool *p)
 {
-    return (int)p->pid;
+    return p->generation != acs_fork_generation();
+}
+
+size_t acs_pool_undelivered(const acs_pool *p)
+{
+    int v = atomic_load_explicit(&p->undelivered->value, memory_order_relaxed);
+    return v > 0 ? (size_t)v : 0;
 }

@@ -26,7 +26,8 @@ acs_submit_status acs_pool_submit(acs_pool *p, acs_task *t, double wait);
  * transfer aborted. Returns 1 if t had not finished yet. */
 int acs_pool_cancel(acs_pool *p, acs_task *t);
 
-/* Stops accepting work; idempotent. DRAIN lets queued work run and returns at once;
+/* Stops accepting work; idempotent. DRAIN lets queued work run and returns at once (idle
+ * workers stay parked until acs_pool_join);
  * CANCEL completes queued tasks as cancelled, aborts running ones and joins the workers.
  * A later CANCEL upgrades an earlier DRAIN. */
 void acs_pool_shutdown(acs_pool *p, acs_shutdown_mode mode);
@@ -36,6 +37,7 @@ void acs_pool_join(acs_pool *p);
 
 int acs_pool_is_closed(acs_pool *p);
 size_t acs_pool_queued(acs_pool *p);
-int acs_pool_pid(const acs_pool *p);  /* the process that started the workers */
+int acs_pool_forked(const acs_pool *p);       /* 1 in a forked child: the workers stayed behind */
+size_t acs_pool_undelivered(const acs_pool *p); /* submitted, not yet delivered to Lua */
 
 #endif

@@ -273,7 +273,10 @@ static int build_rpc_v1(const acs_request *r, long long now, acs_wire *w, char *
     free(fv.items);
     if (rc == 0) {
         /* The URL carries the query only: form parameters are signed but travel in the body. */
-        acs_buf_printf(&w->url, "%s://%s/?", r->scheme, r->host);
+        acs_buf_puts(&w->url, r->scheme);
+        acs_buf_puts(&w->url, "://");
+        acs_buf_puts(&w->url, r->host);
+        acs_buf_puts(&w->url, "/?");
         encode_pairs(&w->url, &q);
         acs_buf_puts(&w->url, "&Signature=");
         acs_pct_encode(&w->url, out.signature, strlen(out.signature));
@@ -296,7 +299,10 @@ static int build_rpc_v1(const acs_request *r, long long now, acs_wire *w, char *
 
 static void roa_url(const acs_request *r, acs_wire *w)
 {
-    acs_buf_printf(&w->url, "%s://%s%s", r->scheme, r->host, r->path ? r->path : "/");
+    acs_buf_puts(&w->url, r->scheme);
+    acs_buf_puts(&w->url, "://");
+    acs_buf_puts(&w->url, r->host);
+    acs_buf_puts(&w->url, r->path ? r->path : "/");
     if (r->query.n) {
         acs_buf_putc(&w->url, '?');
         encode_pairs(&w->url, &r->query);

@@ -51,6 +51,7 @@ typedef struct {
     char *action;
     char *version;
     int read_only;              /* Describe*, List*, ...: safe to retry after the request was sent */
+    int raw;                    /* the caller wants the body as it is: no parsing on the worker */
     acs_kvlist query;           /* business and common parameters, without signing ones */
     acs_kvlist form;            /* sent form-encoded in the body */
     acs_kvlist headers;         /* extra headers */

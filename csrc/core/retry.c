@@ -48,6 +48,10 @@ acs_retry_verdict acs_retry_decide(const acs_request *req, const acs_result *res
         break;
     case ACS_E_UNREACHABLE:
         return !res->sent || unsafe_ok ? ACS_RETRY_YES : ACS_RETRY_NO;
+    case ACS_E_INVALID_RESPONSE:
+        /* a reply cut short or garbled on the way (or junk a reused connection carried over):
+         * asking again is safe only where sending twice is */
+        return unsafe_ok ? ACS_RETRY_YES : ACS_RETRY_NO;
     case ACS_E_TIMEOUT:
         if (res->timeout_kind == 'c')
             return ACS_RETRY_YES;

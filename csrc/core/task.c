@@ -45,8 +45,16 @@ void acs_task_release(acs_task *t)
     acs_request_free(&t->req);
     acs_buf_free(&t->res.headers);
     acs_buf_free(&t->res.body);
+    acs_json_free(t->res.doc);
+    acs_counter_release(t->undelivered);
     free(t->res.string_to_sign);
     free(t);
+}
+
+void acs_counter_release(acs_counter *c)
+{
+    if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        free(c);
 }
 
 void acs_result_fail(acs_result *r, acs_error e, const char *fmt, ...)

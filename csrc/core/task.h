@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "json.h"
 #include "request.h"
 
 /* Why a call ended without an HTTP response (or with one we refuse). */
@@ -30,9 +31,11 @@ typedef struct {
     char message[512];
     int timeout_kind;        /* 'c'onnect, 'r'ead, 't'otal, or 0 */
     int sent;                /* the request reached the server (bytes written) */
+    int stale;               /* a reused connection carried junk (left over by the last reply) */
     long http_status;
     acs_buf headers;         /* "name\0value\0" pairs of the last response */
     acs_buf body;
+    acs_json *doc;           /* the body parsed on the worker: 2xx JSON, unless raw */
     int attempts;
     char *string_to_sign;    /* of the last attempt */
     double queued_s;         /* time spent waiting for a worker */
@@ -51,6 +54,15 @@ typedef enum {
 struct acs_pool;
 struct acs_http;
 
+/* How many of a pool's calls are submitted but not yet delivered to Lua. Shared by the pool
+ * and its tasks (a task may outlive its pool), freed with the last of them. */
+typedef struct {
+    atomic_int refs;
+    atomic_int value;
+} acs_counter;
+
+void acs_counter_release(acs_counter *c);
+
 typedef struct acs_task {
     atomic_int refs;
     atomic_int cancelled;
@@ -62,6 +74,8 @@ typedef struct acs_task {
     acs_task_state state;
     struct acs_http *http;    /* the worker's transfer context while RUNNING */
     double retry_at;          /* monotonic time of the next attempt while DELAYED */
+    acs_counter *undelivered; /* its pool's count, while it counts there */
+    int stale_retried;        /* the one extra attempt after a dirty reused connection */
     struct acs_task *prev, *next;
 } acs_task;
 

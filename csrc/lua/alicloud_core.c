@@ -16,6 +16,7 @@
 #include "notify.h"
 #include "pool.h"
 #include "retry.h"
+#include "json_tree.h"
 #include "signer.h"
 #include "task.h"
 
@@ -97,7 +98,9 @@ static int runtime_fd(lua_State *L)
 
 static int runtime_wake(lua_State *L)
 {
-    acs_notify_wake(check_runtime(L, 1)->notify);
+    lacs_runtime *rt = luaL_checkudata(L, 1, RUNTIME_MT);
+    if (rt->notify && !acs_notify_forked(rt->notify)) /* the parent's pipe is not ours */
+        acs_notify_wake(rt->notify);
     return 0;
 }
 
@@ -140,19 +143,16 @@ static void push_result(lua_State *L, acs_task *t)
     if (r->http_status) {
         lua_pushinteger(L, r->http_status);
         lua_setfield(L, -2, "status");
-        lua_pushlstring(L, acs_buf_cstr(&r->body), r->body.len);
-        lua_setfield(L, -2, "body");
-        lua_newtable(L);
-        const char *p = r->headers.data, *end = p ? p + r->headers.len : NULL;
-        while (p && p < end) {
-            const char *v = p + strlen(p) + 1;
-            if (v >= end)
-                break;
-            lua_pushstring(L, v);
-            lua_setfield(L, -2, p);
-            p = v + strlen(v) + 1;
+        /* headers as one "name\0value\0..." string: Lua parses it only if someone asks */
+        lua_pushlstring(L, acs_buf_cstr(&r->headers), r->headers.len);
+        lua_setfield(L, -2, "headers_raw");
+        if (r->doc) {
+            lacs_push_json(L, r->doc); /* parsed on the worker: no body string needed */
+            lua_setfield(L, -2, "doc");
+        } else {
+            lua_pushlstring(L, acs_buf_cstr(&r->body), r->body.len);
+            lua_setfield(L, -2, "body");
         }
-        lua_setfield(L, -2, "headers");
     }
 }
 
@@ -314,6 +314,7 @@ static int task_new(lua_State *L)
     copy_pairs(L, 1, "form", &r->form);
     copy_pairs(L, 1, "headers", &r->headers);
     r->read_only = opt_bool(L, 1, "read_only");
+    r->raw = opt_bool(L, 1, "raw");
     r->insecure = opt_bool(L, 1, "insecure");
     r->connect_timeout_ms = to_ms(opt_number(L, 1, "connect_timeout", 0));
     r->read_timeout_ms = to_ms(opt_number(L, 1, "read_timeout", 0));
@@ -348,7 +349,7 @@ static int task_cancel(lua_State *L)
 {
     lacs_task *box = check_task(L, 1);
     int pending = 0;
-    if (box->pool && acs_pool_pid(box->pool) != (int)getpid())
+    if (box->pool && acs_pool_forked(box->pool))
         pending = 0; /* a parent's call seen from a forked child: not ours to touch */
     else if (box->pool)
         pending = acs_pool_cancel(box->pool, box->task);
@@ -417,7 +418,7 @@ static int pool_submit(lua_State *L)
 static int pool_shutdown(lua_State *L)
 {
     lacs_pool *p = check_pool(L, 1);
-    if (acs_pool_pid(p->pool) != (int)getpid())
+    if (acs_pool_forked(p->pool))
         return 0; /* the parent's pool, copied by fork: its workers are not here */
     static const char *const modes[] = {"drain", "cancel", NULL};
     int mode = luaL_checkoption(L, 2, "drain", modes);
@@ -428,7 +429,7 @@ static int pool_shutdown(lua_State *L)
 static int pool_closed(lua_State *L)
 {
     lacs_pool *p = check_pool(L, 1);
-    if (acs_pool_pid(p->pool) != (int)getpid()) {
+    if (acs_pool_forked(p->pool)) {
         lua_pushboolean(L, 1); /* nothing runs it in this process */
         return 1;
     }
@@ -439,7 +440,14 @@ static int pool_closed(lua_State *L)
 /* pool:forked() -> true in a forked child: the pool's threads stayed in the parent. */
 static int pool_forked(lua_State *L)
 {
-    lua_pushboolean(L, acs_pool_pid(check_pool(L, 1)->pool) != (int)getpid());
+    lua_pushboolean(L, acs_pool_forked(check_pool(L, 1)->pool));
+    return 1;
+}
+
+/* pool:undelivered() -> calls submitted and not yet delivered (queued, running, finished) */
+static int pool_undelivered(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)acs_pool_undelivered(check_pool(L, 1)->pool));
     return 1;
 }
 
@@ -478,12 +486,6 @@ static int core_backoff(lua_State *L)
     luaL_argcheck(L, attempt >= 2 && attempt <= 1000, 4, "attempt must be 2..1000");
     luaL_argcheck(L, r >= 0 && r < 1, 6, "unit_random must be in [0, 1)");
     lua_pushnumber(L, acs_retry_backoff(&p, v, (int)attempt, hint, r));
-    return 1;
-}
-
-static int core_getpid(lua_State *L)
-{
-    lua_pushinteger(L, (lua_Integer)getpid());
     return 1;
 }
 
@@ -535,12 +537,13 @@ int luaopen_alicloud_core(lua_State *L)
         {NULL, NULL}};
     static const luaL_Reg pool_methods[] = {
         {"submit", pool_submit}, {"shutdown", pool_shutdown}, {"closed", pool_closed},
-        {"queued", pool_queued}, {"forked", pool_forked}, {NULL, NULL}};
+        {"queued", pool_queued}, {"forked", pool_forked},
+        {"undelivered", pool_undelivered}, {NULL, NULL}};
     static const luaL_Reg task_methods[] = {{"id", task_id}, {"cancel", task_cancel}, {NULL, NULL}};
     static const luaL_Reg functions[] = {
         {"runtime", runtime_new}, {"pool", pool_new}, {"task", task_new},
         {"sign", lacs_signer_sign}, {"now", core_now}, {"platform", core_platform},
-        {"backoff", core_backoff}, {"getpid", core_getpid},
+        {"backoff", core_backoff},
         {NULL, NULL}};
 
     char err[256];

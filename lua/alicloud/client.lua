@@ -75,6 +75,7 @@ function M.new(product, opts)
     version = opts.version,
     credential = opts.credential,
     settings = config.merge(cfg, inline),
+    _actions = {}, -- action name -> its catalogue entry, looked up once
   }, client_mt)
   if self.settings.enable_async then
     self:enable_async(self.settings.pool_size, self.settings.max_task_queue_size)
@@ -160,10 +161,18 @@ local function rejected(err, cb)
 end
 
 -- Queues a task on the pool per the queue_full policy; returns "ok", "full" or "closed".
-local function submit(pool, task, policy)
+-- With "block", the submitter also waits while the pool holds `bound` calls that are not yet
+-- delivered (queued, running or finished), delivering meanwhile: memory stays bounded by the
+-- queue, however many calls a loop submits and however rarely it dispatches.
+local function submit(pool, task, policy, bound)
+  if policy == "block" then
+    while pool:undelivered() >= bound do
+      if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
+    end
+  end
   local st = pool:submit(task, 0)
   while st == "full" and policy == "block" do
-    runtime.dispatch() -- deliver finished calls while waiting, so memory stays bounded
+    runtime.dispatch()
     st = pool:submit(task, 0.05)
   end
   return st
@@ -180,7 +189,8 @@ function Client:_submit(spec, raw, cb)
     self._pool = core.pool(runtime.core(), self._pool_size, self._queue_size)
   end
   local task = core.task(spec)
-  local st = submit(self._pool, task, self.settings.queue_full)
+  local st = submit(self._pool, task, self.settings.queue_full,
+    self._queue_size + self._pool_size)
   if st == "closed" then
     return rejected(errors.client("SDK.ClientClosed",
       "the client was shut down; call enable_async to start a new pool"), cb)

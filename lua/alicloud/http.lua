@@ -3,6 +3,7 @@
 -- TLS handling as API calls; no retries.
 local core = require("alicloud.core")
 local errors = require("alicloud.errors")
+local response = require("alicloud.response")
 local runtime = require("alicloud.runtime")
 
 local M = {}
@@ -29,10 +30,10 @@ function M.request(t)
     signature_version = "none", style = "roa", scheme = scheme, host = host, path = path,
     method = (t.method or "GET"):upper(), headers = header_list(t.headers), body = t.body,
     connect_timeout = t.connect_timeout, read_timeout = t.read_timeout, timeout = t.timeout,
-    ca_file = t.ca_file, insecure = t.insecure, max_attempts = 1,
+    ca_file = t.ca_file, insecure = t.insecure, max_attempts = 1, raw = true,
   }))
   if result.error then return nil, errors.from_transport(result) end
-  return { status = result.status, headers = result.headers, body = result.body }
+  return { status = result.status, headers = response.headers(result), body = result.body }
 end
 
 return M

@@ -96,30 +96,50 @@ local function transport(spec, s)
   spec.user_agent = M.USER_AGENT .. (s.user_agent and (" " .. s.user_agent) or "")
 end
 
+-- The fields every request of a client shares for one set of settings: computed once for
+-- the client's own settings (calls without per-call options), per call otherwise.
+local function common(client, s)
+  local cached = client._common
+  if cached and s == client.settings then return cached end
+  local c = {
+    signature_version = s.signature_version or client.product.signature_version,
+    version = client.version or client.product.version,
+  }
+  transport(c, s)
+  if s == client.settings then client._common = c end
+  return c
+end
+
 -- Host, credentials and transport: what every request needs. nil, err on runtime failures.
 local function base(client, s, endpoint)
-  local host = endpoint or client.endpoint
+  local host = endpoint or client.endpoint or client._host
   if not host then
     local herr
     host, herr = endpoints.resolve(client.product, client.region, client.network)
     if not host then return nil, herr end
+    client._host = host -- region, product and network are fixed for a client
   end
   local cred, cerr = client:_credential()
   if not cred then return nil, cerr end
   local snap, err = cred:get()
   if not snap then return nil, err end
-  local spec = {
-    host = host,
-    access_key_id = snap.access_key_id,
-    access_key_secret = snap.access_key_secret,
-    security_token = snap.security_token,
-    bearer_token = snap.bearer_token,
-    signature_version = s.signature_version or client.product.signature_version,
-    version = client.version or client.product.version,
-    provider = snap.provider,
-  }
-  transport(spec, s)
+  local spec = {}
+  for k, v in next, common(client, s) do spec[k] = v end
+  spec.host = host
+  spec.access_key_id = snap.access_key_id
+  spec.access_key_secret = snap.access_key_secret
+  spec.security_token = snap.security_token
+  spec.bearer_token = snap.bearer_token
+  spec.provider = snap.provider
   return spec
+end
+
+-- Settings for one call: the client's own unless the call overrides config fields.
+local function settings_for(client, opts, what, level)
+  if opts == nil then return client.settings end
+  local inline = M.split_options(opts, M.CALL_OPTS, what, level + 1)
+  if next(inline) == nil then return client.settings end
+  return config.merge(client.settings, inline)
 end
 
 local function encode_segment(v)
@@ -176,40 +196,55 @@ local function place_roa_params(spec, def, p, method)
   if next(body) then spec.body, spec.content_type = body_of(body) end
 end
 
+-- Fills the action-specific part of a spec; raises (level 0) on unsendable parameters.
+local function fill_action(spec, def, p, opts, region)
+  spec.headers = header_pairs(opts.headers, spec.provider)
+  if def.style == "roa" then
+    p = p or {}
+    spec.path = M.encode_path(def.path or "/", p)
+    place_roa_params(spec, def, p, spec.method)
+  else
+    spec.path = "/"
+    spec.query = params.flatten(p, json.null)
+    if region and not (p and p.RegionId) then
+      spec.query[#spec.query + 1] = { "RegionId", region }
+    end
+  end
+  if opts.body ~= nil then spec.body, spec.content_type = body_of(opts.body) end
+end
+
+local NO_OPTS = {}
+
 --- The spec for client:Action(params, opts). Returns spec, or nil and err.
 function M.for_action(client, action, p, opts, level)
-  local inline = M.split_options(opts, M.CALL_OPTS, action, level + 1)
-  opts = opts or {}
-  local s = config.merge(client.settings, inline)
-  local def, suggestion = products.action(client.product, action)
+  local s = settings_for(client, opts, action, level + 1)
+  opts = opts or NO_OPTS
+  local actions = client._actions
+  local def = actions[action]
   if not def then
-    return nil, errors.client("SDK.InvalidAction", string.format("%s has no action '%s'%s",
-      client.product.name, action, suggestion and ("; did you mean " .. suggestion .. "?") or ""))
+    local suggestion
+    def, suggestion = products.action(client.product, action)
+    if not def then
+      return nil, errors.client("SDK.InvalidAction", string.format("%s has no action '%s'%s",
+        client.product.name, action, suggestion and ("; did you mean " .. suggestion .. "?") or ""))
+    end
+    actions[action] = def
   end
   local spec, err = base(client, s, opts.endpoint)
   if not spec then return nil, err end
   spec.style = def.style
   spec.action = action
-  spec.method = (opts.method or def.method or (def.style == "roa" and "GET" or "POST")):upper()
-  spec.read_only = def.read_only
-  if spec.read_only == nil then spec.read_only = products.is_read_only(action) end
-  local ok, berr = build(function()
-    spec.headers = header_pairs(opts.headers, spec.provider)
-    if def.style == "roa" then
-      p = p or {}
-      spec.path = M.encode_path(def.path or "/", p)
-      place_roa_params(spec, def, p, spec.method)
-      if opts.body ~= nil then spec.body, spec.content_type = body_of(opts.body) end
-    else
-      spec.path = "/"
-      spec.query = params.flatten(p, json.null)
-      if client.region and not (p and p.RegionId) then
-        spec.query[#spec.query + 1] = { "RegionId", client.region }
-      end
-      if opts.body ~= nil then spec.body, spec.content_type = body_of(opts.body) end
-    end
-  end)
-  if not ok then return nil, berr end
+  spec.method = opts.method and opts.method:upper()
+    or def.method or (def.style == "roa" and "GET" or "POST")
+  local read_only = def.read_only
+  if read_only == nil then read_only = products.is_read_only(action) end
+  spec.read_only = read_only
+  spec.raw = opts.raw and true or nil
+  local ok, berr = pcall(fill_action, spec, def, p, opts, client.region)
+  if not ok then
+    if errors.is(berr) then return nil, berr end
+    return nil, errors.client("SDK.InvalidParam", tostring(berr))
+  end
   return spec
 end
 
@@ -238,6 +273,7 @@ function M.for_common(client, req, level)
   spec.version = req.version or spec.version
   spec.method = (req.method or (style == "roa" and "GET" or "POST")):upper()
   spec.read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
+  spec.raw = req.raw and true or nil
   local ok, berr = build(function()
     spec.headers = header_pairs(req.headers, spec.provider)
     spec.path = style == "roa" and M.encode_path(req.pathname or "/", req.path_params) or "/"

@@ -22,11 +22,15 @@ local function fresh()
 end
 
 -- After fork() the parent's runtime is not ours: its workers, pipe and pending calls stayed
--- in the parent. The child starts afresh, and the parent's calls settle here as closed, so
--- nothing in the child waits for them forever.
+-- in the parent. The child starts afresh; the parent's calls settle here as closed, so
+-- nothing in the child waits for them forever, and handlers already queued still run.
 local function after_fork(reg, old)
   local R = fresh()
   R.host = old.host
+  for i = old.jhead, old.jtail do
+    R.jtail = R.jtail + 1
+    R.jobs[R.jtail] = old.jobs[i]
+  end
   reg[REGISTRY_KEY] = R
   local orphans = {}
   for _, p in pairs(old.calls) do
@@ -39,19 +43,26 @@ local function after_fork(reg, old)
   return R
 end
 
--- Kept in the registry so that reloading the module (busted's insulate) keeps one runtime.
+-- The runtime, kept in the registry so that reloading the module (busted's insulate) keeps
+-- one. Cheap: no fork check (see checked()).
 local function state()
   local reg = debug.getregistry()
   local R = reg[REGISTRY_KEY]
   if not R then
     R = fresh()
     reg[REGISTRY_KEY] = R
-  elseif R.core:forked() then
-    R = after_fork(reg, R)
   end
   return R
 end
 M.state = state
+
+-- The runtime at the entry points that touch the C side (submit, dispatch, wait): the one
+-- place that checks for a fork.
+local function checked()
+  local R = state()
+  if R.core:forked() then R = after_fork(debug.getregistry(), R) end
+  return R
+end
 
 function M.set_host(host)
   state().host = host
@@ -114,7 +125,7 @@ end
 
 --- Registers an async call: its promise settles when the task's completion arrives.
 function M.register(id, p)
-  local R = state()
+  local R = checked()
   local was_idle = idle(R)
   R.calls[id] = p
   R.count = R.count + 1
@@ -153,7 +164,7 @@ end
 
 --- Delivers what is complete; never blocks. Returns how many calls were delivered.
 function M.dispatch(max)
-  local R = state()
+  local R = checked()
   max = max or math.huge
   local delivered = 0
   R.depth = R.depth + 1
@@ -193,7 +204,7 @@ end
 
 --- Blocks until the fd is readable or `timeout` seconds pass (nil: no limit).
 function M.wait_fd(timeout)
-  return state().core:wait(timeout or -1)
+  return checked().core:wait(timeout or -1)
 end
 
 --- Delivers until `done()` is true. Returns true, or nil and an error on timeout or when
@@ -224,7 +235,7 @@ function M.run(timeout)
 end
 
 function M.core()
-  return state().core
+  return checked().core
 end
 
 return M

@@ -5,17 +5,27 @@ local socket = require("socket")
 
 local M = { fake = fake }
 
-local server
+local server, proxy
 
 --- The fake cloud for this spec file (started on first use, stopped by M.stop()).
-function M.server()
-  if not server then server = fake.start_or_attach() end
+-- opts (first call only) go to fake.start: { tls = true } adds the HTTPS listeners.
+function M.server(opts)
+  if not server then
+    server = (opts and opts.tls) and fake.start(opts) or fake.start_or_attach(opts)
+  end
   return server
+end
+
+--- A loopback proxy (fake_proxy.py) for this spec file, stopped by M.stop().
+function M.proxy()
+  if not proxy then proxy = fake.start_proxy() end
+  return proxy
 end
 
 function M.stop()
   if server then server:stop() end
-  server = nil
+  if proxy then proxy:stop() end
+  server, proxy = nil, nil
 end
 
 function M.alicloud()
@@ -61,6 +71,74 @@ end
 
 function M.now()
   return socket.gettime()
+end
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- Runs `code` in a child lua5.4 (same LUA_PATH/LUA_CPATH) with extra environment variables
+-- `vars` (a table; false unsets one). Returns its stdout, its stderr and whether it exited 0.
+function M.run_lua(code, vars)
+  local script, out, err = os.tmpname(), os.tmpname(), os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(code)
+  f:close()
+  local unset, set = {}, {}
+  for k, v in pairs(vars or {}) do
+    if v == false then unset[#unset + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. shell_quote(v) end
+  end
+  local prefix = table.move(set, 1, #set, #unset + 1, unset)
+  local ok = os.execute(string.format("env %s lua5.4 %s >%s 2>%s </dev/null",
+    table.concat(prefix, " "), shell_quote(script), shell_quote(out), shell_quote(err)))
+  local function slurp(path)
+    local h = io.open(path, "r")
+    local text = h and h:read("a") or ""
+    if h then h:close() end
+    os.remove(path)
+    return text
+  end
+  os.remove(script)
+  return slurp(out), slurp(err), ok == true
+end
+
+--- A loopback port where a TCP connect never completes: a listening socket with a backlog of
+-- 0 whose one accept-queue slot is taken by a connection nobody accepts; Linux then drops
+-- further SYNs, so a client's connect() waits until its own timeout. :close() frees it.
+function M.blackhole()
+  local s = assert(socket.tcp())
+  assert(s:bind("127.0.0.1", 0))
+  assert(s:listen(0))
+  local _, port = s:getsockname()
+  local held = {}
+  for _ = 1, 8 do      -- fill the queue until a connect no longer completes
+    local c = assert(socket.tcp())
+    c:settimeout(0.2)
+    if not c:connect("127.0.0.1", port) then c:close() break end
+    held[#held + 1] = c
+  end
+  return { endpoint = "127.0.0.1:" .. port, port = port, close = function()
+    for _, c in ipairs(held) do c:close() end
+    s:close()
+  end }
+end
+
+--- A loopback port where TCP connects complete (the kernel queues them) but nothing is ever
+-- read or written: a TLS handshake there waits forever. :close() frees it.
+function M.mute_listener()
+  local s = assert(socket.tcp())
+  assert(s:bind("127.0.0.1", 0))
+  assert(s:listen(64))
+  local _, port = s:getsockname()
+  return { endpoint = "127.0.0.1:" .. port, port = port, close = function() s:close() end }
+end
+
+--- This process's resident set size in KiB (VmRSS in /proc/self/status).
+function M.rss_kb()
+  local f = assert(io.open("/proc/self/status", "r"))
+  local text = f:read("a")
+  f:close()
+  return tonumber(text:match("VmRSS:%s*(%d+)"))
 end
 
 return M

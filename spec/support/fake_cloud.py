@@ -6,7 +6,8 @@ verifies RPC v1, ROA and V3 signatures with its own implementation, written
 from openapi-protocol.md and sharing nothing with the C signer, and serves a
 few ECS (RPC) actions and CS (ROA) routes.  Unsigned control API under
 /__fake/.  STS and the ECS instance metadata service live in fake_sts.py and
-fake_metadata.py, plugged in as extensions (see "extensions" below).
+fake_metadata.py, fault modes (x-fake-fault) in fake_faults.py, plugged in as
+extensions (see "extensions" below).  --tls adds HTTPS listeners.
 Standard library only.  See spec/support/README.md.
 """
 
@@ -20,6 +21,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -118,13 +120,23 @@ class Extension:
         """True when this extension answered the (unsigned, non-API) request itself."""
         return False
 
+    action_fields = set()               # extra fields an `actions` override may carry
+
+    def respond(self, handler, resp):
+        """True when this extension sent (or withheld) the API response `resp` itself."""
+        return False
+
 
 EXTENSIONS = []
 UNSIGNED_ACTIONS = set()    # RPC actions that are not signed (AssumeRoleWithOIDC)
 
 
 ACTION_FIELDS = {"delay", "status", "code", "message", "body", "headers",
-                 "content_type", "times", "drop"}
+                 "content_type", "times", "every", "drop"}
+
+
+def action_fields():
+    return ACTION_FIELDS.union(*(ext.action_fields for ext in EXTENSIONS))
 
 
 class State:
@@ -132,15 +144,23 @@ class State:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.current = 0
+        self.generation = 0
+        self.wake = threading.Event()
         self.reset()
 
     def reset(self):
         with self.lock:
+            # A new generation: requests that started before this reset (a sleeping delay, a
+            # stall) are woken up, and no longer count in current / max_concurrent / errors.
+            self.generation += 1
+            self.wake.set()
+            self.wake = threading.Event()
             self.config = default_config()
+            self.every_seen = collections.Counter()
             self.nonces, self.nonce_order = set(), collections.deque()
             self.requests = 0
-            self.max_concurrent = self.current   # requests still in flight stay counted
+            self.current = 0
+            self.max_concurrent = 0
             self.connections = 0
             self.by_action = collections.Counter()
             self.errors = collections.Counter()
@@ -168,10 +188,15 @@ class State:
                         if val is None:
                             cfg[k].pop(name, None)
                         elif k == "actions":
-                            if not isinstance(val, dict) or set(val) - ACTION_FIELDS:
+                            if not isinstance(val, dict) or set(val) - action_fields():
                                 raise ApiError(400, "InvalidConfig", "actions[%s]: unknown fields %s"
-                                               % (name, sorted(set(val) - ACTION_FIELDS)))
+                                               % (name, sorted(set(val) - action_fields())))
+                            every = val.get("every", 1)
+                            if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+                                raise ApiError(400, "InvalidConfig", "actions[%s].every must be an "
+                                               "integer >= 1" % name)
                             cfg[k][name] = val
+                            self.every_seen.pop(name, None)
                         elif not isinstance(val, str):
                             raise ApiError(400, "InvalidConfig", "%s[%s] must be a string" % (k, name))
                         else:
@@ -189,13 +214,18 @@ class State:
             return self.config[name]
 
     def take_override(self, names):
-        """First configured override among names; counts down its `times`."""
+        """First configured override among names; counts down its `times`. With `every = k`
+        only each k-th matching request gets it (the others see no override)."""
         with self.lock:
             actions = self.config["actions"]
             for name in names:
                 ov = actions.get(name)
                 if ov is None:
                     continue
+                if "every" in ov:
+                    self.every_seen[name] += 1
+                    if self.every_seen[name] % ov["every"]:
+                        return None
                 if "times" in ov:
                     if ov["times"] <= 1:
                         del actions[name]
@@ -214,21 +244,38 @@ class State:
                 self.nonces.discard(self.nonce_order.popleft())
 
     def enter(self, handler):
+        """Counts a starting API request; remembers its generation on the handler."""
         with self.lock:
+            handler.generation, handler.wake = self.generation, self.wake
             self.requests += 1
             self.current += 1
             self.max_concurrent = max(self.max_concurrent, self.current)
-            if not handler.api_connection:   # count connections that carried API traffic
-                handler.api_connection = True
+            if handler.api_connection != self.generation:   # connections that carried API traffic
+                handler.api_connection = self.generation
                 self.connections += 1
 
-    def leave(self):
+    def leave(self, handler):
         with self.lock:
-            self.current -= 1
+            if handler.generation == self.generation:       # else a reset already forgot it
+                self.current -= 1
 
-    def count(self, counter, name):
+    def count(self, counter, name, handler=None):
+        """counter is "by_action" or "errors" (or the Counter itself, counted unconditionally)."""
         with self.lock:
+            if isinstance(counter, str):
+                if handler is not None and handler.generation != self.generation:
+                    return
+                counter = getattr(self, counter)
             counter[name] += 1
+
+    def sleep(self, handler, seconds):
+        """Sleeps like time.sleep, but a reset wakes it up. False when woken (stale request)."""
+        if seconds <= 0:
+            return True
+        return not handler.wake.wait(seconds)
+
+    def stale(self, handler):
+        return handler.generation != self.generation
 
     def stats(self):
         with self.lock:
@@ -620,8 +667,9 @@ class Route:
 sys.modules.setdefault("fake_cloud", sys.modules[__name__])
 import fake_sts        # noqa: E402  (STS AssumeRole / AssumeRoleWithOIDC)
 import fake_metadata   # noqa: E402  (ECS instance metadata under /latest/)
+import fake_faults     # noqa: E402  (transport fault modes: x-fake-fault, override `fault`)
 
-EXTENSIONS.extend([fake_sts.STS, fake_metadata.METADATA])
+EXTENSIONS.extend([fake_sts.STS, fake_metadata.METADATA, fake_faults.FAULTS])
 STATE.reset()           # now with the extensions' config keys
 
 
@@ -641,6 +689,15 @@ def seconds(value):
         return 0.0
 
 
+class Response:
+    """The API response about to be sent; an extension's respond() may change or send it."""
+
+    def __init__(self, req, rid, route, status, headers, content_type, body, delay, override):
+        self.req, self.request_id, self.route = req, rid, route
+        self.status, self.headers, self.content_type = status, headers, content_type
+        self.body, self.delay, self.override = body, delay, override or {}
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeAliyun/1.0"
@@ -648,7 +705,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.api_connection = False
+        self.api_connection = None      # the generation it last carried an API request in
+        self.generation, self.wake = 0, threading.Event()
         idle = STATE.get("idle_timeout")
         if idle:
             self.connection.settimeout(idle)
@@ -704,7 +762,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.api(req)
         finally:
-            STATE.leave()
+            STATE.leave(self)
 
     def control(self, body):
         path = self.path.partition("?")[0]
@@ -731,10 +789,11 @@ class Handler(BaseHTTPRequestHandler):
     def api(self, req):
         rid = str(uuid.uuid4()).upper()
         route = Route(req)
-        STATE.count(STATE.by_action, route.name)
+        STATE.count("by_action", route.name, self)
         delay = seconds(req.header("x-fake-delay")) if req.has_header("x-fake-delay") \
             else seconds(STATE.get("delay"))
         status, headers, ctype, payload = 200, {}, JSON_TYPE, None
+        ov = None
         try:
             style = "rpc" if route.unsigned else authenticate(req)
             ov = STATE.take_override([n for n in route.override_names if n])
@@ -744,7 +803,7 @@ class Handler(BaseHTTPRequestHandler):
                 headers.update(ov.get("headers") or {})
                 ctype = ov.get("content_type") or ctype
                 if ov.get("drop"):      # simulate a dead peer: no response at all
-                    time.sleep(delay)
+                    STATE.sleep(self, delay)
                     self.close_connection = True
                     return
                 if "status" in ov and "body" not in ov:
@@ -754,11 +813,11 @@ class Handler(BaseHTTPRequestHandler):
                     status = int(ov.get("status", 200))
                     payload = ov["body"].encode("utf-8")
                     if status >= 400 and ov.get("code"):
-                        STATE.count(STATE.errors, ov["code"])
+                        STATE.count("errors", ov["code"], self)
             if payload is None:
                 payload = to_json(route.call(req, rid, style))
         except ApiError as e:
-            STATE.count(STATE.errors, e.code)
+            STATE.count("errors", e.code, self)
             status, ctype = e.status, JSON_TYPE
             err = {"RequestId": rid, "HostId": req.header("host") or "127.0.0.1",
                    "Code": e.code, "Message": e.message,
@@ -768,18 +827,40 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a bug here must not look like a hang to the client
             log("internal error: %r" % e)
             status, ctype = 500, JSON_TYPE
-            STATE.count(STATE.errors, "InternalError")
+            STATE.count("errors", "InternalError", self)
             payload = to_json({"RequestId": rid, "Code": "InternalError", "Message": repr(e)})
         headers["x-acs-request-id"] = rid
-        if delay:
-            time.sleep(delay)
-        self.send(status, payload, headers, ctype)
+        resp = Response(req, rid, route, status, headers, ctype, payload, delay, ov)
+        if any(ext.respond(self, resp) for ext in EXTENSIONS):
+            return
+        if not STATE.sleep(self, resp.delay):
+            self.close_connection = True    # a reset woke us: this request's test is over
+            return
+        self.send(resp.status, resp.body, resp.headers, resp.content_type)
 
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
     allow_reuse_address = True
+    tls = None          # an ssl.SSLContext: this listener speaks HTTPS
+
+    def finish_request(self, request, client_address):
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        try:       # the handshake runs in the connection's thread, never in accept()
+            request.settimeout(10)
+            conn = self.tls.wrap_socket(request, server_side=True)   # detaches `request`
+            conn.settimeout(None)
+        except (OSError, ssl.SSLError) as e:
+            log("TLS handshake with %s failed: %s" % (client_address, e))
+            request.close()
+            return
+        try:
+            super().finish_request(conn, client_address)
+        finally:
+            conn.close()
 
     def handle_error(self, request, client_address):
         if VERBOSE:   # peers resetting keep-alive connections is normal in specs
@@ -811,15 +892,27 @@ def main(argv=None):
     ap.add_argument("--parent-pid", type=int)
     ap.add_argument("--lifetime", type=float, default=900)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls", nargs=3, action="append", default=[], metavar=("NAME", "CERT", "KEY"),
+                    help="also serve the API over HTTPS on another free port with this "
+                         "certificate chain and key (repeatable); its port file line is "
+                         "'tls NAME PORT'")
     args = ap.parse_args(argv)
     VERBOSE = args.verbose
 
     httpd = Server((args.host, args.port), Handler)
     port = httpd.server_address[1]
+    listeners, lines = [httpd], ["%d" % port]
+    for name, cert, key in args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv = Server((args.host, 0), Handler)
+        srv.tls = ctx
+        listeners.append(srv)
+        lines.append("tls %s %d" % (name, srv.server_address[1]))
     if args.port_file:   # tmp + rename so a poller never sees a half-written file
         tmp = "%s.%d.tmp" % (args.port_file, os.getpid())
         with open(tmp, "w") as f:
-            f.write("%d\n" % port)
+            f.write("\n".join(lines) + "\n")
         os.replace(tmp, args.port_file)
     try:
         print("READY %d" % port, flush=True)
@@ -829,7 +922,8 @@ def main(argv=None):
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    for srv in listeners:
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     deadline = time.monotonic() + args.lifetime
     while not stop.wait(0.5):
         if time.monotonic() > deadline:
@@ -838,8 +932,10 @@ def main(argv=None):
         if args.parent_pid and not alive(args.parent_pid):
             log("parent %d gone" % args.parent_pid)
             break
-    httpd.shutdown()
-    httpd.server_close()
+    STATE.reset()       # wakes sleeping and stalled handlers
+    for srv in listeners:
+        srv.shutdown()
+        srv.server_close()
     return 0
 
 

@@ -1,0 +1,120 @@
+-- One alicloud measurement for `make bench`, in a process of its own (so peak RSS is this
+-- run's): bench/run starts it with the build tree on the paths.
+--
+--   lua5.4 bench/scenario.lua MODE PORT N [POOL [QUEUE]]
+--     async   N signed DescribeRegionsAsync calls with a callback each, pool POOL, queue QUEUE
+--             (default N: everything is queued at once), then alicloud.run()
+--     fanout  N calls from a callback-heavy script through a queue of QUEUE (block policy):
+--             the submitting loop waits for room while delivering, as a fan-out script does
+--     sync    N DescribeRegions calls in a loop (no pool)
+--
+-- Prints one line: RESULT calls=.. ok=.. err=.. wall=.. cpu=.. hwm_kb=.. lua_kb=..
+-- cpu is user+system time of the whole process (every thread: os.clock() is
+-- CLOCK_PROCESS_CPUTIME_ID in glibc) over the load only, not the start-up; hwm_kb is VmHWM.
+-- Bounded: stops submitting and delivering after BENCH_MAX_SECONDS (default 120).
+local alicloud = require("alicloud")
+local core = require("alicloud.core")
+
+local mode, port, n = arg[1], tonumber(arg[2]), tonumber(arg[3])
+local pool, queue = tonumber(arg[4] or 5), tonumber(arg[5] or 0)
+if not (mode and port and n) then
+  io.stderr:write("usage: lua5.4 bench/scenario.lua async|fanout|sync PORT N [POOL [QUEUE]]\n")
+  os.exit(2)
+end
+n, pool = math.tointeger(n), math.tointeger(pool)
+queue = math.tointeger(queue > 0 and queue or n)
+local max_seconds = tonumber(os.getenv("BENCH_MAX_SECONDS") or "") or 120
+
+-- the RequestId nginx serves (bench/regions.json)
+local RID = "B5C1E0F2-3A4D-4E6F-8A9B-0C1D2E3F4A5B"
+
+local function vm_hwm_kb()
+  local f = io.open("/proc/self/status", "r")
+  if not f then return -1 end
+  local s = f:read("a")
+  f:close()
+  return tonumber(s:match("VmHWM:%s*(%d+)")) or -1
+end
+
+local c = alicloud.client("ecs", {
+  region = "cn-hangzhou",
+  endpoint = "127.0.0.1:" .. port,
+  scheme = "http",
+  credential = alicloud.credentials.access_key("ak", "secret"),
+  retry = false,
+})
+
+local ok, failed, first_err = 0, 0, nil
+local function fail(err)
+  failed = failed + 1
+  first_err = first_err or tostring(err)
+end
+
+local submitted = 0
+local t0, c0 = core.now(), os.clock()
+local deadline = t0 + max_seconds
+
+if mode == "async" then
+  c:enable_async(pool, queue)
+  local function cb(res, err)
+    if res and res.RequestId == RID then ok = ok + 1 else fail(err or "unexpected body") end
+  end
+  for _ = 1, n do
+    if core.now() > deadline then break end
+    c:DescribeRegionsAsync({}, cb)
+    submitted = submitted + 1
+  end
+  alicloud.run(math.max(0.1, deadline - core.now()))
+
+elseif mode == "fanout" then
+  -- a script that does something with every answer: tallies regions, formats a line per
+  -- call into a bounded ring of recent lines, and keeps running totals
+  c:enable_async(pool, queue)
+  local per_region, recent, bytes = {}, {}, 0
+  local function cb(res, err)
+    if not (res and res.RequestId == RID) then return fail(err or "unexpected body") end
+    ok = ok + 1
+    local regions = res.Regions.Region
+    for i = 1, #regions do
+      local r = regions[i]
+      per_region[r.RegionId] = (per_region[r.RegionId] or 0) + 1
+      bytes = bytes + #r.RegionEndpoint + #r.LocalName
+    end
+    recent[ok % 100 + 1] = string.format("%d %s %d regions, first %s", ok, res.RequestId,
+      #regions, regions[1].RegionId)
+  end
+  for _ = 1, n do
+    if core.now() > deadline then break end
+    c:DescribeRegionsAsync({}, cb) -- queue_full = "block" (the default): waits, delivering
+    submitted = submitted + 1
+  end
+  alicloud.run(math.max(0.1, deadline - core.now()))
+  if ok > 0 and (per_region["cn-hangzhou"] ~= ok or not recent[ok % 100 + 1]) then
+    fail("tally mismatch")
+  end
+  assert(bytes > 0 or ok == 0)
+
+elseif mode == "sync" then
+  for _ = 1, n do
+    if core.now() > deadline then break end
+    local res, err = c:DescribeRegions({})
+    submitted = submitted + 1
+    if res and res.RequestId == RID then ok = ok + 1 else fail(err or "unexpected body") end
+  end
+
+else
+  io.stderr:write("scenario.lua: unknown mode " .. tostring(mode) .. "\n")
+  os.exit(2)
+end
+
+local wall, cpu = core.now() - t0, os.clock() - c0
+if alicloud.pending() > 0 then fail(string.format("%d calls still pending at the deadline",
+  alicloud.pending())) end
+if submitted < n then fail(string.format("only %d of %d calls submitted before the deadline",
+  submitted, n)) end
+print(string.format("RESULT calls=%d ok=%d err=%d wall=%.6f cpu=%.6f hwm_kb=%d lua_kb=%d",
+  n, ok, n - ok, wall, cpu, vm_hwm_kb(), math.floor(collectgarbage("count"))))
+if first_err then io.stderr:write("scenario.lua: first error: ", first_err, "\n") end
+-- Close the state on exit: the pool's finalizer joins its workers. (shutdown() then a plain
+-- os.exit() races OpenSSL's atexit clean-up against exiting workers: see docs/PERFORMANCE.md.)
+os.exit(ok == n and 0 or 1, true)

@@ -1,0 +1,12 @@
+#ifndef LACS_JSON_TREE_H
+#define LACS_JSON_TREE_H
+
+#include <lua.h>
+
+#include "json.h"
+
+/* Pushes a Lua value for a parsed JSON document: objects and arrays become tables, integral
+ * numbers (within 2^53) Lua integers, null lua-cjson's null (a NULL light userdata). */
+void lacs_push_json(lua_State *L, const acs_json *doc);
+
+#endif
