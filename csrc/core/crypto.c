@@ -2,6 +2,8 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -9,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "encode.h"
+#include "fork.h"
 
 /* Digests are fetched once: OpenSSL 3 otherwise looks the algorithm up by name on every
  * call, which costs more than hashing a request. Fetched objects are shareable by threads. */
@@ -99,12 +102,33 @@ int acs_md5_base64(acs_buf *out, const void *data, size_t n)
     return acs_base64(out, md, sizeof md);
 }
 
+/* Nonces must never repeat; they need not be secret. So: 16 random bytes drawn once per
+ * process (again after a fork), plus a counter mixed into the second half. RAND_bytes on
+ * every attempt cost more than the HMAC. */
+static pthread_mutex_t nonce_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char nonce_seed[16];
+static int nonce_generation = -1;
+static atomic_uint_fast64_t nonce_counter;
+
 int acs_random_hex(char out[33])
 {
     static const char hex[] = "0123456789abcdef";
+    int gen = acs_fork_generation();
     unsigned char r[16];
-    if (RAND_bytes(r, (int)sizeof r) != 1)
-        return -1;
+    pthread_mutex_lock(&nonce_lock);
+    if (nonce_generation != gen) {
+        if (RAND_bytes(nonce_seed, (int)sizeof nonce_seed) != 1) {
+            pthread_mutex_unlock(&nonce_lock);
+            return -1;
+        }
+        nonce_generation = gen;
+    }
+    memcpy(r, nonce_seed, sizeof r);
+    pthread_mutex_unlock(&nonce_lock);
+    uint64_t n = atomic_fetch_add(&nonce_counter, 1), mixed;
+    memcpy(&mixed, r + 8, sizeof mixed);
+    mixed ^= n * 0x9E3779B97F4A7C15ULL; /* odd multiplier: distinct counters stay distinct */
+    memcpy(r + 8, &mixed, sizeof mixed);
     for (size_t i = 0; i < sizeof r; i++) {
         out[2 * i] = hex[r[i] >> 4];
         out[2 * i + 1] = hex[r[i] & 15];

@@ -16,7 +16,10 @@ static int is_unreserved(unsigned char c)
 /* Writes straight into reserved room: this runs for every parameter of every attempt. */
 int acs_pct_encode(acs_buf *b, const char *s, size_t n)
 {
-    if (n > ((size_t)-1 - 1) / 3 || acs_buf_reserve(b, 3 * n) != 0) {
+    size_t escaped = 0; /* exact room: over-reserving makes buffers grow more often */
+    for (size_t i = 0; i < n; i++)
+        escaped += !is_unreserved((unsigned char)s[i]);
+    if (n > ((size_t)-1 - 1) / 3 || acs_buf_reserve(b, n + 2 * escaped) != 0) {
         b->oom = 1;
         return -1;
     }

@@ -1,48 +1,78 @@
 #include "json_tree.h"
 
-#include <math.h>
+#include <stdint.h>
+#include <string.h>
 
-#include <cjson/cJSON.h>
 #include <lauxlib.h>
 
-static void push_number(lua_State *L, double v)
+typedef struct {
+    const unsigned char *p, *end;
+} cursor;
+
+static uint32_t take_u32(cursor *c)
 {
-    if (v == floor(v) && fabs(v) <= 9007199254740992.0) /* 2^53: exact as an integer */
-        lua_pushinteger(L, (lua_Integer)v);
-    else
-        lua_pushnumber(L, v);
+    uint32_t v;
+    memcpy(&v, c->p, sizeof v);
+    c->p += sizeof v;
+    return v;
 }
 
-void lacs_push_json(lua_State *L, const acs_json *j)
+static void push_value(lua_State *L, cursor *c)
 {
-    luaL_checkstack(L, 4, "JSON document too deep");
-    if (cJSON_IsObject(j)) {
-        int n = 0;
-        for (const cJSON *c = j->child; c; c = c->next)
-            n++;
-        lua_createtable(L, 0, n);
-        for (const cJSON *c = j->child; c; c = c->next) {
-            lua_pushstring(L, c->string);
-            lacs_push_json(L, c);
+    luaL_checkstack(L, 3, "JSON document too deep");
+    unsigned char tag = *c->p++;
+    switch (tag) {
+    case 'o': {
+        uint32_t n = take_u32(c);
+        lua_createtable(L, 0, (int)n);
+        for (uint32_t i = 0; i < n; i++) {
+            push_value(L, c); /* the key: an 's' record */
+            push_value(L, c);
             lua_rawset(L, -3);
         }
-    } else if (cJSON_IsArray(j)) {
-        int n = 0;
-        for (const cJSON *c = j->child; c; c = c->next)
-            n++;
-        lua_createtable(L, n, 0);
-        int i = 1;
-        for (const cJSON *c = j->child; c; c = c->next) {
-            lacs_push_json(L, c);
-            lua_rawseti(L, -2, i++);
-        }
-    } else if (cJSON_IsString(j)) {
-        lua_pushstring(L, j->valuestring);
-    } else if (cJSON_IsNumber(j)) {
-        push_number(L, j->valuedouble);
-    } else if (cJSON_IsBool(j)) {
-        lua_pushboolean(L, cJSON_IsTrue(j));
-    } else {
-        lua_pushlightuserdata(L, NULL); /* what lua-cjson uses for null */
+        break;
     }
+    case 'a': {
+        uint32_t n = take_u32(c);
+        lua_createtable(L, (int)n, 0);
+        for (uint32_t i = 1; i <= n; i++) {
+            push_value(L, c);
+            lua_rawseti(L, -2, (lua_Integer)i);
+        }
+        break;
+    }
+    case 's': {
+        uint32_t n = take_u32(c);
+        lua_pushlstring(L, (const char *)c->p, n);
+        c->p += n;
+        break;
+    }
+    case 'i': {
+        int64_t v;
+        memcpy(&v, c->p, sizeof v);
+        c->p += sizeof v;
+        lua_pushinteger(L, (lua_Integer)v);
+        break;
+    }
+    case 'd': {
+        double v;
+        memcpy(&v, c->p, sizeof v);
+        c->p += sizeof v;
+        lua_pushnumber(L, v);
+        break;
+    }
+    case 't':
+    case 'f':
+        lua_pushboolean(L, tag == 't');
+        break;
+    default:
+        lua_pushlightuserdata(L, NULL); /* null, as lua-cjson has it */
+        break;
+    }
+}
+
+void lacs_push_json(lua_State *L, const acs_json *doc)
+{
+    cursor c = {doc->data, doc->data + doc->len};
+    push_value(L, &c);
 }

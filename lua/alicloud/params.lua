@@ -64,6 +64,7 @@ function M.flatten(params, null)
   local out = {}
   if params == nil then return out end
   if type(params) ~= "table" then error("params must be a table", 0) end
+  if next(params) == nil then return out end
   flatten_into(out, "", params, null)
   return out
 end

@@ -20,8 +20,7 @@ end
 
 --- A pending promise; `task` (C task) and `client` are set for async calls.
 function M.new(task, client)
-  return setmetatable({ _state = "pending", _handlers = {}, _task = task, _client = client },
-    Promise)
+  return setmetatable({ _state = "pending", _task = task, _client = client }, Promise)
 end
 
 function M.rejected(err)
@@ -36,6 +35,17 @@ function M.resolved(v)
   return p
 end
 
+-- Runs a user callback(res, err) for a settled promise; an error goes to alicloud.on_error.
+local function run_callback(callback, p)
+  local ok, err
+  if p._state == "fulfilled" then
+    ok, err = xpcall(callback, debug.traceback, p._value, nil)
+  else
+    ok, err = xpcall(callback, debug.traceback, nil, p._value)
+  end
+  if not ok then runtime.report(err) end
+end
+
 --- Settles once; later calls do nothing. Handlers are deferred to the next delivery.
 function Promise:_settle(state, value)
   if self._state ~= "pending" then return false end
@@ -44,7 +54,10 @@ function Promise:_settle(state, value)
   local handlers = self._handlers
   self._handlers = nil
   runtime.forget(self)
-  for i = 1, #handlers do runtime.defer(handlers[i], state, value) end
+  if self._cb then runtime.defer(run_callback, self._cb, self) end
+  if handlers then
+    for i = 1, #handlers do runtime.defer(handlers[i], state, value) end
+  end
   return true
 end
 
@@ -60,24 +73,31 @@ end
 --- Calls h(state, value) at a delivery once settled (or at the next one if already settled).
 function Promise:_on_settle(h)
   if self._state == "pending" then
-    self._handlers[#self._handlers + 1] = h
+    local handlers = self._handlers
+    if not handlers then
+      handlers = {}
+      self._handlers = handlers
+    end
+    handlers[#handlers + 1] = h
     runtime.observe(self)
   else
     runtime.defer(h, self._state, self._value)
   end
 end
 
---- A user callback(res, err); an error it raises goes to alicloud.on_error.
+
+--- A user callback(res, err); an error it raises goes to alicloud.on_error. The first one of
+-- a pending promise is kept in a field (no closure per call: the common case of the
+-- callback form).
 function Promise:_listen(callback)
-  self:_on_settle(function(state, value)
-    local ok, err
-    if state == "fulfilled" then
-      ok, err = xpcall(callback, debug.traceback, value, nil)
-    else
-      ok, err = xpcall(callback, debug.traceback, nil, value)
-    end
-    if not ok then runtime.report(err) end
-  end)
+  if self._state ~= "pending" then
+    runtime.defer(run_callback, callback, self)
+  elseif self._cb == nil then
+    self._cb = callback
+    runtime.observe(self)
+  else
+    self:_on_settle(function() run_callback(callback, self) end)
+  end
 end
 
 function Promise:status()

@@ -38,10 +38,19 @@ function M.split_options(opts, allowed, what, level)
   return inline
 end
 
+local provider_headers = {} -- provider name -> its header pair (read-only, shared by calls)
+
 -- The caller's headers as sorted pairs, plus the Go SDK's x-acs-credentials-provider.
 local function header_pairs(h, provider)
   local out = {}
-  if provider then out[1] = { "x-acs-credentials-provider", provider } end
+  if provider then
+    local pair = provider_headers[provider]
+    if not pair then
+      pair = { "x-acs-credentials-provider", provider }
+      provider_headers[provider] = pair
+    end
+    out[1] = pair
+  end
   if h == nil then return out end
   if type(h) ~= "table" then error("headers must be a table", 0) end
   for k, v in pairs(h) do

@@ -14,7 +14,7 @@ local function fresh()
     calls = setmetatable({}, { __mode = "v" }), -- task id -> promise (false once settled early)
     observed = {},      -- promises someone will look at: kept alive until settled
     count = 0,          -- unsettled async calls
-    jobs = {}, jhead = 1, jtail = 0,
+    jobs = {}, ja = {}, jb = {}, jhead = 1, jtail = 0, -- job i: jobs[i](ja[i], jb[i])
     depth = 0,          -- > 0 while dispatching
     host = nil,         -- the alicloud module table (for on_error)
     watchers = {},      -- fn -> true: event-loop adapters told busy/idle (M.watch)
@@ -28,8 +28,9 @@ local function after_fork(reg, old)
   local R = fresh()
   R.host = old.host
   for i = old.jhead, old.jtail do
-    R.jtail = R.jtail + 1
-    R.jobs[R.jtail] = old.jobs[i]
+    local t = R.jtail + 1
+    R.jobs[t], R.ja[t], R.jb[t] = old.jobs[i], old.ja[i], old.jb[i]
+    R.jtail = t
   end
   reg[REGISTRY_KEY] = R
   local orphans = {}
@@ -112,7 +113,7 @@ function M.defer(fn, a, b)
   local R = state()
   local was_idle = idle(R)
   local t = R.jtail + 1
-  R.jobs[t] = { fn, a, b }
+  R.jobs[t], R.ja[t], R.jb[t] = fn, a, b -- three arrays: no table per job
   R.jtail = t
   if R.depth == 0 then R.core:wake() end -- so event loops watching the fd come to deliver
   if was_idle then notify(R, true) end
@@ -146,12 +147,13 @@ function M.forget(p)
 end
 
 local function run_jobs(R)
+  local jobs, ja, jb = R.jobs, R.ja, R.jb
   while R.jhead <= R.jtail do
     local h = R.jhead
-    local job = R.jobs[h]
-    R.jobs[h] = nil
+    local fn, a, b = jobs[h], ja[h], jb[h]
+    jobs[h], ja[h], jb[h] = nil, nil, nil
     R.jhead = h + 1
-    local ok, err = xpcall(job[1], debug.traceback, job[2], job[3])
+    local ok, err = xpcall(fn, debug.traceback, a, b)
     if not ok then M.report(err) end
   end
 end
