@@ -76,10 +76,14 @@ demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/coroutines.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/credentials.lua
 
+# ASan cannot carry fork() from a threaded process whose child starts threads (its thread
+# registry may be held at fork time): the fork spec runs in `make test` and `make valgrind`.
+ASAN_SPECS  := $(filter-out spec/process_spec.lua,$(wildcard spec/*_spec.lua))
+
 asan: deps build-asan/alicloud/core.so build-asan/spec_fork.so
 	$(call SPEC_ENV,build-asan) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  $(LUA) $(BUSTED) $(SPECS)
+	  $(LUA) $(BUSTED) $(ASAN_SPECS)
 
 # Shells crash under a preloaded TSan runtime, so the fake cloud starts outside the run and
 # only the specs that spawn no process run here: the async core.

@@ -36,7 +36,12 @@ describe("process safety", function()
       local sync = ecs:DescribeRegions({})
       -- the parent's call does not continue here: it settles, it never hangs
       local _, err = inflight:wait(10)
-      return res ~= nil and #res == 6 and sync ~= nil and err ~= nil
+      if not (res ~= nil and #res == 6 and sync ~= nil and err ~= nil) then
+        error(string.format("in the child: all %s (%s), sync %s, parent's call %s",
+          tostring(res and #res), tostring(select(2, alicloud.all(ps):wait(0))), tostring(sync),
+          tostring(err)))
+      end
+      return true
     end)
     assert.are.equal(0, code)
     assert.are.equal(25, inflight:wait(10).TotalCount)
