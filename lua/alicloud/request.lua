@@ -177,8 +177,9 @@ local function body_of(value)
   return json.encode(value), "application/json"
 end
 
-local function build(fn)
-  local ok, err = pcall(fn)
+-- Runs fn(...), turning what it raises (unsendable parameters) into SDK.InvalidParam.
+local function build(fn, ...)
+  local ok, err = pcall(fn, ...)
   if not ok then
     if errors.is(err) then return nil, err end
     return nil, errors.client("SDK.InvalidParam", tostring(err))
@@ -249,11 +250,8 @@ function M.for_action(client, action, p, opts, level)
   if read_only == nil then read_only = products.is_read_only(action) end
   spec.read_only = read_only
   spec.raw = opts.raw and true or nil
-  local ok, berr = pcall(fill_action, spec, def, p, opts, client.region)
-  if not ok then
-    if errors.is(berr) then return nil, berr end
-    return nil, errors.client("SDK.InvalidParam", tostring(berr))
-  end
+  local ok, berr = build(fill_action, spec, def, p, opts, client.region)
+  if not ok then return nil, berr end
   return spec
 end
 
