@@ -6,22 +6,6 @@ local runtime = require("alicloud.runtime")
 local uv = require("luv")
 local luv = alicloud.loop.luv
 
--- Runs a child lua5.4 on `script` (with the build tree on its paths); returns its output and
--- how it exited.
-local function run_child(script)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write('package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path\n',
-    string.format("package.cpath = %q .. package.cpath\n", package.cpath:match("^[^;]*;") or ""),
-    script)
-  f:close()
-  local p = io.popen((os.getenv("ALICLOUD_LUA") or "lua5.4") .. " " .. path .. " 2>&1")
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  os.remove(path)
-  return out, ok, how, code
-end
-
 describe("loop.luv", function()
   local server, ecs
 
@@ -245,7 +229,7 @@ describe("loop.luv", function()
 
   describe("a closed runtime", function()
     it("attach raises a clear error", function()
-      local out = run_child([[
+      local out = env.run_child([[
         local alicloud = require("alicloud")
         require("alicloud.runtime").core():close()
         local ok, err = pcall(alicloud.loop.luv.attach, require("luv"))
@@ -258,7 +242,7 @@ describe("loop.luv", function()
       function()
         server:config{ delay = 30 }
         local t0 = env.now()
-        local out, ok, how, code = run_child(string.format([[
+        local out, ok, how, code = env.run_child(string.format([[
           local uv = require("luv")
           local alicloud = require("alicloud")
           local ecs = alicloud.client("ecs", { region = "cn-hangzhou", endpoint = %q,

@@ -79,6 +79,22 @@ end
 
 --- Runs `code` in a child lua5.4 (same LUA_PATH/LUA_CPATH) with extra environment variables
 -- `vars` (a table; false unsets one). Returns its stdout, its stderr and whether it exited 0.
+-- Runs a child lua5.4 on `script` (with the build tree on its paths); returns its output and
+-- how it exited.
+function M.run_child(script)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write('package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path\n',
+    string.format("package.cpath = %q .. package.cpath\n", package.cpath:match("^[^;]*;") or ""),
+    script)
+  f:close()
+  local p = io.popen((os.getenv("ALICLOUD_LUA") or "lua5.4") .. " " .. path .. " 2>&1")
+  local out = p:read("a")
+  local ok, how, code = p:close()
+  os.remove(path)
+  return out, ok, how, code
+end
+
 function M.run_lua(code, vars)
   local script, out, err = os.tmpname(), os.tmpname(), os.tmpname()
   local f = assert(io.open(script, "w"))
