@@ -77,8 +77,6 @@ local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
---- Runs `code` in a child lua5.4 (same LUA_PATH/LUA_CPATH) with extra environment variables
--- `vars` (a table; false unsets one). Returns its stdout, its stderr and whether it exited 0.
 -- Runs a child lua5.4 on `script` (with the build tree on its paths); returns its output and
 -- how it exited.
 function M.run_child(script)
@@ -95,6 +93,8 @@ function M.run_child(script)
   return out, ok, how, code
 end
 
+--- Runs `code` in a child lua5.4 (same LUA_PATH/LUA_CPATH) with extra environment variables
+-- `vars` (a table; false unsets one). Returns its stdout, its stderr and whether it exited 0.
 function M.run_lua(code, vars)
   local script, out, err = os.tmpname(), os.tmpname(), os.tmpname()
   local f = assert(io.open(script, "w"))
