@@ -5,6 +5,7 @@ LUA         ?= lua5.4
 BUSTED      ?= /usr/bin/busted
 PYTHON      ?= python3
 CC          ?= gcc
+CXX         ?= g++
 VERSION     := 0.1.0
 LUA_INC     ?= /usr/include/lua5.4
 
@@ -12,16 +13,19 @@ CORE_SRC    := $(wildcard csrc/core/*.c)
 BIND_SRC    := $(wildcard csrc/lua/*.c)
 SRC         := $(CORE_SRC) $(BIND_SRC)
 HDR         := $(wildcard csrc/core/*.h csrc/lua/*.h)
+# The one C++ file: the JSON parser, because simdjson is C++ (C linkage at its edge).
+JSON_SRC    := csrc/core/json.cc
 
 WARN        := -std=c11 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
+CXXWARN     := -std=c++17 -Wall -Wextra -Werror -Wshadow -fno-exceptions -fno-rtti
 DEFS        := -D_GNU_SOURCE -DALICLOUD_VERSION='"$(VERSION)"'
 INCS        := -Icsrc/core -Icsrc/lua -I$(LUA_INC)
-LIBS        := -lcurl -lssl -lcrypto -lcjson -lpthread -lm
+LIBS        := -lcurl -lssl -lcrypto -lsimdjson -lstdc++ -lpthread -lm
 OPT         ?= -O2 -g
 
 # Debian packages: what `make deps` installs when missing.
-DEB_PKGS    := gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev \
-               libcjson-dev lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues python3 valgrind luarocks
+DEB_PKGS    := gcc g++ make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev \
+               libsimdjson-dev lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues python3 valgrind luarocks
 
 # Specs run against the build tree, never an installed copy.
 SPEC_ENV     = LUA_PATH_5_4='./lua/?.lua;./lua/?/init.lua;./?.lua;;' \
@@ -33,23 +37,37 @@ CORE_SPECS  := spec/async_spec.lua spec/promise_spec.lua
 
 all: build/alicloud/core.so
 
-build/alicloud/core.so: $(SRC) $(HDR) Makefile
+build/alicloud/core.so: $(SRC) $(HDR) build/json.o Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(DEFS) $(OPT) -fPIC -shared $(INCS) -o $@ $(SRC) $(LIBS)
+	$(CC) $(WARN) $(DEFS) $(OPT) -fPIC -shared $(INCS) -o $@ $(SRC) build/json.o $(LIBS)
+
+build/json.o: $(JSON_SRC) csrc/core/json.h Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXWARN) $(OPT) -fPIC -Icsrc/core -c -o $@ $<
 
 # Test support: fork() for the fork-safety spec, next to each build's core.so.
 %/spec_fork.so: spec/support/fork.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -I$(LUA_INC) -o $@ $<
 
-build-asan/alicloud/core.so: $(SRC) $(HDR) Makefile
-	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(DEFS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-	  -fno-sanitize-recover=all -fPIC -shared $(INCS) -o $@ $(SRC) $(LIBS)
+ASAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+TSAN_FLAGS  := -O1 -g -fsanitize=thread
 
-build-tsan/alicloud/core.so: $(SRC) $(HDR) Makefile
+build-asan/alicloud/core.so: $(SRC) $(HDR) build-asan/json.o Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(DEFS) -O1 -g -fsanitize=thread -fPIC -shared $(INCS) -o $@ $(SRC) $(LIBS)
+	$(CC) $(WARN) $(DEFS) $(ASAN_FLAGS) -fPIC -shared $(INCS) -o $@ $(SRC) build-asan/json.o $(LIBS)
+
+build-asan/json.o: $(JSON_SRC) csrc/core/json.h Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXWARN) $(ASAN_FLAGS) -fPIC -Icsrc/core -c -o $@ $<
+
+build-tsan/alicloud/core.so: $(SRC) $(HDR) build-tsan/json.o Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(TSAN_FLAGS) -fPIC -shared $(INCS) -o $@ $(SRC) build-tsan/json.o $(LIBS)
+
+build-tsan/json.o: $(JSON_SRC) csrc/core/json.h Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXWARN) $(TSAN_FLAGS) -fPIC -Icsrc/core -c -o $@ $<
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -101,15 +119,21 @@ valgrind: deps all build/spec_fork.so
 
 # libFuzzer targets (clang) on the C core's parsers and canonicalizers, each for a bounded
 # time; crashes land in build-fuzz/ and become regression specs.
-FUZZ_TARGETS := encode sign response
+FUZZ_TARGETS := encode sign response json
 FUZZ_SECONDS ?= 30
 FUZZ_CC      ?= clang
+FUZZ_CXX     ?= clang++
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined
 CORE_NO_NET  := $(filter-out csrc/core/http.c csrc/core/exec.c csrc/core/pool.c csrc/core/notify.c,$(CORE_SRC))
 
-build-fuzz/fuzz_%: fuzz/fuzz_%.c $(CORE_NO_NET) $(HDR)
+build-fuzz/json.o: $(JSON_SRC) csrc/core/json.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -Icsrc/core -o $@ $< $(CORE_NO_NET) -lcrypto -lcjson -lpthread -lm
+	$(FUZZ_CXX) $(CXXWARN) $(FUZZ_FLAGS) -Icsrc/core -c -o $@ $<
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(CORE_NO_NET) $(HDR) build-fuzz/json.o
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) \
+	  -Icsrc/core -o $@ $< $(CORE_NO_NET) build-fuzz/json.o -lcrypto -lsimdjson -lstdc++ -lpthread -lm
 
 fuzz: $(addprefix build-fuzz/fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \

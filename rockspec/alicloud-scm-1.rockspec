@@ -22,7 +22,7 @@ external_dependencies = {
   -- searches by itself but luarocks does not
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
-  CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+  SIMDJSON = { header = "simdjson.h", library = "simdjson" },
 }
 test_dependencies = { "busted" }
 test = { type = "busted" }
@@ -37,7 +37,7 @@ build = {
         "csrc/core/fork.c",
         "csrc/core/headers.c",
         "csrc/core/http.c",
-        "csrc/core/json.c",
+        "csrc/core/json.cc",
         "csrc/core/notify.c",
         "csrc/core/pool.c",
         "csrc/core/request.c",
@@ -49,9 +49,10 @@ build = {
         "csrc/lua/signer.c" },
       defines = { "_GNU_SOURCE", 'ALICLOUD_VERSION="0.1.0"' },
       incdirs = { "csrc/core", "csrc/lua", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)",
-        "$(CJSON_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
-      libraries = { "curl", "ssl", "crypto", "cjson", "pthread", "m" },
+        "$(SIMDJSON_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(SIMDJSON_LIBDIR)" },
+      -- csrc/core/json.cc is C++ (simdjson): the C++ runtime comes along
+      libraries = { "curl", "ssl", "crypto", "simdjson", "stdc++", "pthread", "m" },
     },
     ["alicloud.catalogue.acm"] = "lua/alicloud/catalogue/acm.lua",
     ["alicloud.catalogue.acms-open"] = "lua/alicloud/catalogue/acms-open.lua",

@@ -18,10 +18,11 @@ describe("rockspec", function()
     assert.are.same(files("find lua -name '*.lua'"), listed)
   end)
 
-  it("compiles every C source under csrc/", function()
+  it("compiles every C and C++ source under csrc/", function()
     local listed = {}
     for _, path in ipairs(spec.build.modules["alicloud.core"].sources) do listed[path] = true end
-    assert.are.same(files("find csrc -name '*.c'"), listed)
+    assert.are.same(files("find csrc -name '*.c' -o -name '*.cc'"), listed)
+    assert.is_true(listed["csrc/core/json.cc"])
   end)
 
   it("uses the builtin backend and asks for libcurl and OpenSSL", function()

@@ -1,5 +1,5 @@
--- Writes rockspec/alicloud-scm-1.rockspec: every Lua module under lua/ and every C source
--- under csrc/, so `luarocks make` installs exactly what the build tree runs.
+-- Writes rockspec/alicloud-scm-1.rockspec: every Lua module under lua/ and every C (and the
+-- one C++) source under csrc/, so `luarocks make` installs exactly what the build tree runs.
 --   lua5.4 tools/gen_rockspec.lua     (make rockspec)
 local function list(cmd)
   local out = {}
@@ -11,7 +11,7 @@ local function list(cmd)
 end
 
 local lua_files = list("find lua -name '*.lua'")
-local c_files = list("find csrc -name '*.c'")
+local c_files = list("find csrc -name '*.c' -o -name '*.cc'")
 
 local modules = {}
 for _, path in ipairs(lua_files) do
@@ -46,7 +46,7 @@ external_dependencies = {
   -- searches by itself but luarocks does not
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
-  CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+  SIMDJSON = { header = "simdjson.h", library = "simdjson" },
 }
 test_dependencies = { "busted" }
 test = { type = "busted" }
@@ -57,9 +57,10 @@ build = {
       sources = { @SOURCES@ },
       defines = { "_GNU_SOURCE", 'ALICLOUD_VERSION="0.1.0"' },
       incdirs = { "csrc/core", "csrc/lua", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)",
-        "$(CJSON_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
-      libraries = { "curl", "ssl", "crypto", "cjson", "pthread", "m" },
+        "$(SIMDJSON_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(SIMDJSON_LIBDIR)" },
+      -- csrc/core/json.cc is C++ (simdjson): the C++ runtime comes along
+      libraries = { "curl", "ssl", "crypto", "simdjson", "stdc++", "pthread", "m" },
     },
 @MODULES@
   },

@@ -26,8 +26,10 @@ static int finish(acs_task *t)
 {
     acs_result *res = &t->res;
     if (res->error == ACS_OK && res->http_status >= 200 && res->http_status < 300 &&
-        !t->req.raw && !res->doc)
-        res->doc = acs_json_parse(res->body.data, res->body.len);
+        !t->req.raw && !res->doc) {
+        acs_buf_reserve(&res->body, ACS_JSON_PADDING); /* parse in place when there is room */
+        res->doc = acs_json_parse(res->body.data, res->body.len, res->body.cap);
+    }
     res->total_s = acs_now() - t->submitted_at;
     return 1;
 }

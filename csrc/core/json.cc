@@ -1,0 +1,316 @@
+// Response bodies parsed on the worker with simdjson (On-Demand), written out as the tape
+// that json.h describes. C++ only because simdjson is: the rest of the core is C, and this
+// file keeps C linkage, no exceptions and no C++ types at its edge.
+#include "json.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include <simdjson.h>
+
+namespace {
+
+using namespace simdjson;
+
+// The tape being written. Grows by doubling; `oom` makes every later write a no-op.
+struct tape {
+    unsigned char *data = nullptr;
+    size_t len = 0, cap = 0;
+    bool oom = false;
+
+    bool reserve(size_t more)
+    {
+        if (oom)
+            return false;
+        if (cap - len >= more)
+            return true;
+        size_t want = cap ? cap : 256;
+        while (want - len < more)
+            want *= 2;
+        void *p = std::realloc(data, want);
+        if (!p) {
+            oom = true;
+            return false;
+        }
+        data = static_cast<unsigned char *>(p);
+        cap = want;
+        return true;
+    }
+    void put(const void *p, size_t n)
+    {
+        if (reserve(n)) {
+            std::memcpy(data + len, p, n);
+            len += n;
+        }
+    }
+    void tag(char t) { put(&t, 1); }
+    void tag_u32(char t, uint32_t v)
+    {
+        tag(t);
+        put(&v, sizeof v);
+    }
+    // A count not known yet (objects and arrays): returns where to patch it.
+    size_t tag_count(char t)
+    {
+        tag_u32(t, 0);
+        return len - sizeof(uint32_t);
+    }
+    void patch(size_t at, uint32_t v)
+    {
+        if (!oom)
+            std::memcpy(data + at, &v, sizeof v);
+    }
+    bool str(std::string_view s)
+    {
+        if (s.size() > UINT32_MAX)
+            return false;
+        tag_u32('s', static_cast<uint32_t>(s.size()));
+        put(s.data(), s.size());
+        return true;
+    }
+    void integer(int64_t i)
+    {
+        tag('i');
+        put(&i, sizeof i);
+    }
+    void number(double d)
+    {
+        if (d == std::floor(d) && std::fabs(d) <= 9007199254740992.0) // 2^53: exact as an integer
+            return integer(static_cast<int64_t>(d));
+        tag('d');
+        put(&d, sizeof d);
+    }
+};
+
+bool put_value(tape &t, ondemand::value v);
+
+void put_parsed_number(tape &t, ondemand::number n)
+{
+    switch (n.get_number_type()) {
+    case ondemand::number_type::signed_integer:
+        t.integer(n.get_int64());
+        break;
+    case ondemand::number_type::unsigned_integer: // >= 2^63: past a Lua integer
+        t.number(static_cast<double>(n.get_uint64()));
+        break;
+    default:
+        t.number(n.get_double());
+        break;
+    }
+}
+
+// The number's own text, without the white space that may follow it.
+std::string_view number_text(std::string_view raw)
+{
+    size_t end = raw.find_first_of(" \t\r\n");
+    return end == std::string_view::npos ? raw : raw.substr(0, end);
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// JSON's number grammar, which simdjson's number parser is laxer than (it takes "012"):
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool strict_number(std::string_view s)
+{
+    size_t i = 0, n = s.size();
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && is_digit(s[i]))
+        while (i < n && is_digit(s[i]))
+            i++;
+    else
+        return false;
+    if (i < n && s[i] == '.') {
+        if (++i >= n || !is_digit(s[i]))
+            return false;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || !is_digit(s[i]))
+            return false;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    return i == n;
+}
+
+// Integers beyond 64 bits fail get_number(): they become doubles, as in any JSON decoder
+// for Lua.
+bool put_big_number(tape &t, std::string_view raw)
+{
+    std::string text(raw);
+    char *end = nullptr;
+    double d = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size())
+        return false;
+    t.number(d);
+    return true;
+}
+
+std::string_view token_of(ondemand::value &v) { return v.raw_json_token(); }
+std::string_view token_of(ondemand::document &d)
+{
+    std::string_view raw;
+    return d.raw_json_token().get(raw) == SUCCESS ? raw : std::string_view();
+}
+
+template <typename V> bool put_number(tape &t, V &v)
+{
+    std::string_view text = number_text(token_of(v));
+    if (!strict_number(text))
+        return false;
+    ondemand::number n;
+    if (v.get_number().get(n) == SUCCESS) {
+        put_parsed_number(t, n);
+        return true;
+    }
+    return put_big_number(t, text);
+}
+
+bool put_object(tape &t, ondemand::object o)
+{
+    size_t at = t.tag_count('o');
+    uint32_t n = 0;
+    for (auto field : o) {
+        std::string_view key;
+        ondemand::value v;
+        if (field.unescaped_key().get(key) != SUCCESS || !t.str(key) ||
+            field.value().get(v) != SUCCESS || !put_value(t, v))
+            return false;
+        n++;
+    }
+    t.patch(at, n);
+    return true;
+}
+
+bool put_array(tape &t, ondemand::array a)
+{
+    size_t at = t.tag_count('a');
+    uint32_t n = 0;
+    for (auto element : a) {
+        ondemand::value v;
+        if (element.get(v) != SUCCESS || !put_value(t, v))
+            return false;
+        n++;
+    }
+    t.patch(at, n);
+    return true;
+}
+
+bool put_value(tape &t, ondemand::value v)
+{
+    ondemand::json_type type;
+    if (v.type().get(type) != SUCCESS)
+        return false;
+    switch (type) {
+    case ondemand::json_type::object: {
+        ondemand::object o;
+        return v.get_object().get(o) == SUCCESS && put_object(t, o);
+    }
+    case ondemand::json_type::array: {
+        ondemand::array a;
+        return v.get_array().get(a) == SUCCESS && put_array(t, a);
+    }
+    case ondemand::json_type::string: {
+        std::string_view s;
+        return v.get_string().get(s) == SUCCESS && t.str(s);
+    }
+    case ondemand::json_type::number:
+        return put_number(t, v);
+    case ondemand::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b) != SUCCESS)
+            return false;
+        t.tag(b ? 't' : 'f');
+        return true;
+    }
+    case ondemand::json_type::null: {
+        bool null = false;
+        if (v.is_null().get(null) != SUCCESS || !null)
+            return false;
+        t.tag('n');
+        return true;
+    }
+    }
+    return false;
+}
+
+// The whole document: a scalar at the top is allowed (as lua-cjson allows it), and nothing
+// but white space may follow the value.
+bool put_document(tape &t, ondemand::document &doc)
+{
+    ondemand::json_type type;
+    if (doc.type().get(type) != SUCCESS)
+        return false;
+    bool ok;
+    if (type == ondemand::json_type::object || type == ondemand::json_type::array) {
+        ondemand::value v;
+        ok = doc.get_value().get(v) == SUCCESS && put_value(t, v);
+    } else if (type == ondemand::json_type::string) {
+        std::string_view s;
+        ok = doc.get_string().get(s) == SUCCESS && t.str(s);
+    } else if (type == ondemand::json_type::number) {
+        ok = put_number(t, doc);
+    } else if (type == ondemand::json_type::boolean) {
+        bool b = false;
+        ok = doc.get_bool().get(b) == SUCCESS;
+        t.tag(b ? 't' : 'f');
+    } else {
+        bool null = false;
+        ok = doc.is_null().get(null) == SUCCESS && null;
+        t.tag('n');
+    }
+    const char *rest;
+    return ok && doc.current_location().get(rest) == OUT_OF_BOUNDS && !t.oom;
+}
+
+} // namespace
+
+extern "C" acs_json *acs_json_parse(const char *text, size_t len, size_t readable)
+{
+    if (!text || !len)
+        return nullptr;
+    // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy when the caller's
+    // buffer has no such room
+    char *copy = nullptr;
+    if (readable < len + SIMDJSON_PADDING) {
+        if (!(copy = static_cast<char *>(std::malloc(len + SIMDJSON_PADDING))))
+            return nullptr;
+        std::memcpy(copy, text, len);
+        std::memset(copy + len, 0, SIMDJSON_PADDING);
+        text = copy;
+    }
+    tape t;
+    t.reserve(len); // tapes are about as long as the text
+    bool ok = false;
+    {
+        ondemand::parser parser;
+        ondemand::document doc;
+        if (parser.iterate(padded_string_view(text, len, len + SIMDJSON_PADDING)).get(doc) ==
+            SUCCESS)
+            ok = put_document(t, doc);
+    }
+    std::free(copy);
+    acs_json *out = ok ? static_cast<acs_json *>(std::malloc(sizeof *out)) : nullptr;
+    if (!out) {
+        std::free(t.data);
+        return nullptr;
+    }
+    out->data = t.data;
+    out->len = t.len;
+    return out;
+}
+
+extern "C" void acs_json_free(acs_json *doc)
+{
+    if (doc) {
+        std::free(doc->data);
+        std::free(doc);
+    }
+}

@@ -1,0 +1,72 @@
+/* libFuzzer target: the worker's JSON parser. Any input either is refused or yields a tape
+ * whose records are well formed and stay inside it, as json_tree.c walks it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+/* Walks one value; returns the position after it, or NULL when the tape is malformed. */
+static const unsigned char *walk(const unsigned char *p, const unsigned char *end, int depth)
+{
+    uint32_t n;
+    if (p >= end || depth > 100000)
+        return NULL;
+    switch (*p++) {
+    case 'o':
+    case 'a': {
+        int object = p[-1] == 'o';
+        if ((size_t)(end - p) < sizeof n)
+            return NULL;
+        memcpy(&n, p, sizeof n);
+        p += sizeof n;
+        for (uint32_t i = 0; i < n && p; i++) {
+            if (object && (p >= end || *p != 's'))
+                return NULL;
+            if (object)
+                p = walk(p, end, depth + 1);
+            if (p)
+                p = walk(p, end, depth + 1);
+        }
+        return p;
+    }
+    case 's':
+        if ((size_t)(end - p) < sizeof n)
+            return NULL;
+        memcpy(&n, p, sizeof n);
+        p += sizeof n;
+        return (size_t)(end - p) < n ? NULL : p + n;
+    case 'i':
+    case 'd':
+        return (size_t)(end - p) < 8 ? NULL : p + 8;
+    case 't':
+    case 'f':
+    case 'n':
+        return p;
+    default:
+        return NULL;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* both ways in: parsed in place with room after it, and copied by the parser */
+    char *room = malloc(size + ACS_JSON_PADDING);
+    if (!room)
+        return 0;
+    memcpy(room, data, size);
+    acs_json *a = acs_json_parse(room, size, size + ACS_JSON_PADDING);
+    acs_json *b = acs_json_parse((const char *)data, size, size);
+    if (!a != !b)
+        abort(); /* the same text must get the same verdict */
+    if (a) {
+        if (a->len != b->len || memcmp(a->data, b->data, a->len) != 0)
+            abort();
+        if (walk(a->data, a->data + a->len, 0) != a->data + a->len)
+            abort();
+    }
+    acs_json_free(a);
+    acs_json_free(b);
+    free(room);
+    return 0;
+}
