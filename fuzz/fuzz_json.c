@@ -21,7 +21,7 @@ static const unsigned char *walk(const unsigned char *p, const unsigned char *en
         memcpy(&n, p, sizeof n);
         p += sizeof n;
         for (uint32_t i = 0; i < n && p; i++) {
-            if (object && (p >= end || *p != 's'))
+            if (object && (p >= end || (*p != 's' && *p != 'h')))
                 return NULL;
             if (object)
                 p = walk(p, end, depth + 1);
@@ -31,11 +31,23 @@ static const unsigned char *walk(const unsigned char *p, const unsigned char *en
         return p;
     }
     case 's':
-        if ((size_t)(end - p) < sizeof n)
+    case 'h': {
+        int hashed = p[-1] == 'h';
+        uint32_t h;
+        if ((size_t)(end - p) < sizeof n + (hashed ? sizeof h : 0))
             return NULL;
         memcpy(&n, p, sizeof n);
         p += sizeof n;
+        if (hashed) {
+            memcpy(&h, p, sizeof h);
+            p += sizeof h;
+            if (n > ACS_JSON_SHORT || (size_t)(end - p) < n || h != acs_json_hash((const char *)p, n))
+                return NULL;
+        } else if (n <= ACS_JSON_SHORT) {
+            return NULL; /* short strings always carry their hash */
+        }
         return (size_t)(end - p) < n ? NULL : p + n;
+    }
     case 'i':
     case 'd':
         return (size_t)(end - p) < 8 ? NULL : p + 8;

@@ -93,6 +93,23 @@ describe("JSON bodies", function()
         end)
       end
 
+      it("gives the right short strings when thousands of them share the string cache",
+        function()
+        -- strings of 40 bytes or fewer are reused from earlier answers by hash: answers with
+        -- more distinct strings than the cache has slots, and the same lengths, must not mix
+        for _, prefix in ipairs({ "a", "b", "a" }) do
+          local items = {}
+          for i = 1, 6000 do items[i] = string.format('"%s-%05d"', prefix, i) end
+          serve('{"Ids":[' .. table.concat(items, ",") .. "]}")
+          local res = assert(call())
+          for i = 1, 6000 do
+            if res.Ids[i] ~= string.format("%s-%05d", prefix, i) then
+              error(string.format("Ids[%d] = %s", i, tostring(res.Ids[i])))
+            end
+          end
+        end
+      end)
+
       it("decodes a large document with deep nesting", function()
         local depth, items = 200, {}
         for i = 1, 5000 do items[i] = string.format('{"Id":"i-%05d","N":%d}', i, i) end

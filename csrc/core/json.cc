@@ -65,7 +65,13 @@ struct tape {
     {
         if (s.size() > UINT32_MAX)
             return false;
-        tag_u32('s', static_cast<uint32_t>(s.size()));
+        if (s.size() <= ACS_JSON_SHORT) {
+            tag_u32('h', static_cast<uint32_t>(s.size()));
+            uint32_t h = acs_json_hash(s.data(), s.size());
+            put(&h, sizeof h);
+        } else {
+            tag_u32('s', static_cast<uint32_t>(s.size()));
+        }
         put(s.data(), s.size());
         return true;
     }
@@ -271,6 +277,14 @@ bool put_document(tape &t, ondemand::document &doc)
 }
 
 } // namespace
+
+extern "C" uint32_t acs_json_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ static_cast<unsigned char>(s[i])) * 16777619u;
+    return h;
+}
 
 extern "C" acs_json *acs_json_parse(const char *text, size_t len, size_t readable)
 {

@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Records: 'o' count (object: count key/value pairs follow, keys as 's'), 'a' count (array),
- * 's' len bytes, 'i' int64 (integers that fit, and integral numbers within 2^53), 'd' double,
- * 't', 'f', 'n'.
+/* Records: 'o' count (object: count key/value pairs follow, keys as strings), 'a' count
+ * (array), 's' len bytes, 'h' len hash bytes (a short string: see ACS_JSON_SHORT), 'i' int64
+ * (integers that fit, and integral numbers within 2^53), 'd' double, 't', 'f', 'n'.
  * Counts and lengths are uint32, numbers native-endian: the tape never leaves the process. */
 typedef struct {
     unsigned char *data;
@@ -19,6 +19,14 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Strings up to this long (Lua's own limit for the strings it interns) carry a hash computed
+ * on the worker, so the Lua thread can find a string it already made for an earlier answer
+ * instead of hashing and interning the bytes again (keys and values repeat across calls). */
+#define ACS_JSON_SHORT 40
+
+/* The hash in 'h' records (FNV-1a, 32 bits). */
+uint32_t acs_json_hash(const char *s, size_t len);
 
 /* The parser reads this far past the end of a text: parsing in place needs the bytes there
  * readable (their content does not matter); otherwise the text is copied. */

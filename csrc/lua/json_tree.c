@@ -5,9 +5,61 @@
 
 #include <lauxlib.h>
 
+/* Short strings made for earlier answers, by the hash the worker computed ('h' records):
+ * reusing one costs a table read and a memcmp, where lua_pushlstring hashes the bytes and
+ * searches Lua's string table. Direct-mapped, so it stays this size; the strings are anchored
+ * in the uservalue table (slot + 1), one cache per Lua state, in the registry. */
+#define CACHE_SLOTS 2048
+
+typedef struct {
+    uint64_t key[CACHE_SLOTS]; /* len << 32 | hash; 0 = empty (no string hashes to 0 with len 0) */
+} string_cache;
+
+static const char CACHE_REGISTRY_KEY = 0;
+
 typedef struct {
     const unsigned char *p, *end;
+    string_cache *cache;
+    int anchors; /* stack index of the cache's anchor table */
 } cursor;
+
+/* Pushes the anchor table; returns the cache. */
+static string_cache *push_cache(lua_State *L)
+{
+    string_cache *c;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &CACHE_REGISTRY_KEY) == LUA_TUSERDATA) {
+        c = lua_touserdata(L, -1);
+    } else {
+        lua_pop(L, 1);
+        c = lua_newuserdatauv(L, sizeof *c, 1);
+        memset(c, 0, sizeof *c);
+        lua_createtable(L, CACHE_SLOTS, 0);
+        lua_setiuservalue(L, -2, 1);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &CACHE_REGISTRY_KEY);
+    }
+    lua_getiuservalue(L, -1, 1);
+    lua_remove(L, -2);
+    return c;
+}
+
+static void push_short_string(lua_State *L, cursor *c, uint32_t n, uint32_t hash)
+{
+    const char *bytes = (const char *)c->p;
+    c->p += n;
+    uint64_t key = (uint64_t)n << 32 | hash;
+    lua_Integer slot = (lua_Integer)(hash & (CACHE_SLOTS - 1)) + 1;
+    if (c->cache->key[slot - 1] == key) {
+        lua_rawgeti(L, c->anchors, slot);
+        if (memcmp(lua_tostring(L, -1), bytes, n) == 0)
+            return;
+        lua_pop(L, 1); /* same hash and length, other bytes */
+    }
+    lua_pushlstring(L, bytes, n);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, c->anchors, slot);
+    c->cache->key[slot - 1] = key;
+}
 
 static uint32_t take_u32(cursor *c)
 {
@@ -26,7 +78,7 @@ static void push_value(lua_State *L, cursor *c)
         uint32_t n = take_u32(c);
         lua_createtable(L, 0, (int)n);
         for (uint32_t i = 0; i < n; i++) {
-            push_value(L, c); /* the key: an 's' record */
+            push_value(L, c); /* the key: a string record */
             push_value(L, c);
             lua_rawset(L, -3);
         }
@@ -45,6 +97,12 @@ static void push_value(lua_State *L, cursor *c)
         uint32_t n = take_u32(c);
         lua_pushlstring(L, (const char *)c->p, n);
         c->p += n;
+        break;
+    }
+    case 'h': {
+        uint32_t n = take_u32(c);
+        uint32_t hash = take_u32(c);
+        push_short_string(L, c, n, hash);
         break;
     }
     case 'i': {
@@ -73,6 +131,9 @@ static void push_value(lua_State *L, cursor *c)
 
 void lacs_push_json(lua_State *L, const acs_json *doc)
 {
-    cursor c = {doc->data, doc->data + doc->len};
+    cursor c = {doc->data, doc->data + doc->len, NULL, 0};
+    c.cache = push_cache(L);
+    c.anchors = lua_gettop(L);
     push_value(L, &c);
+    lua_remove(L, c.anchors);
 }
