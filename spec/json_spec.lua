@@ -82,7 +82,8 @@ describe("JSON bodies", function()
         ["a trailing comma"] = '{"a":[1,2,]}', ["a missing value"] = '{"a":}',
         ["an unclosed string"] = '{"a":"b}', ["an invalid escape"] = '{"a":"\\x"}',
         ["a bare word"] = '{"a":nope}', ["a leading zero"] = '{"a":012}',
-        ["an unquoted key"] = '{a:1}', ["a lone surrogate"] = '{"a":"\\ud800"}',
+        ["an unquoted key"] = '{a:1}', ["nesting deeper than 512"] = '{"a":'
+          .. string.rep("[", 512) .. string.rep("]", 512) .. "}", ["a lone surrogate"] = '{"a":"\\ud800"}',
 ["a scalar"] = '"just a string"' }) do
         it("refuses a body with " .. name .. " as SDK.InvalidResponse", function()
           serve(body)
@@ -111,7 +112,7 @@ describe("JSON bodies", function()
       end)
 
       it("decodes a large document with deep nesting", function()
-        local depth, items = 200, {}
+        local depth, items = 511, {} -- with the object around it: 512, the most there may be
         for i = 1, 5000 do items[i] = string.format('{"Id":"i-%05d","N":%d}', i, i) end
         serve('{"Deep":' .. string.rep("[", depth) .. "1" .. string.rep("]", depth)
           .. ',"Items":[' .. table.concat(items, ",") .. "]}")

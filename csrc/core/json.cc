@@ -89,7 +89,10 @@ struct tape {
     }
 };
 
-bool put_value(tape &t, ondemand::value v);
+bool put_value(tape &t, ondemand::value v, int depth);
+
+// Deeper documents are refused: the walk recurses, and no API answer nests anywhere near this.
+constexpr int max_depth = 512;
 
 void put_parsed_number(tape &t, ondemand::number n)
 {
@@ -179,15 +182,17 @@ template <typename V> bool put_number(tape &t, V &v)
     return put_big_number(t, text);
 }
 
-bool put_object(tape &t, ondemand::object o)
+bool put_object(tape &t, ondemand::object o, int depth)
 {
+    if (++depth > max_depth)
+        return false;
     size_t at = t.tag_count('o');
     uint32_t n = 0;
     for (auto field : o) {
         std::string_view key;
         ondemand::value v;
         if (field.unescaped_key().get(key) != SUCCESS || !t.str(key) ||
-            field.value().get(v) != SUCCESS || !put_value(t, v))
+            field.value().get(v) != SUCCESS || !put_value(t, v, depth))
             return false;
         n++;
     }
@@ -195,13 +200,15 @@ bool put_object(tape &t, ondemand::object o)
     return true;
 }
 
-bool put_array(tape &t, ondemand::array a)
+bool put_array(tape &t, ondemand::array a, int depth)
 {
+    if (++depth > max_depth)
+        return false;
     size_t at = t.tag_count('a');
     uint32_t n = 0;
     for (auto element : a) {
         ondemand::value v;
-        if (element.get(v) != SUCCESS || !put_value(t, v))
+        if (element.get(v) != SUCCESS || !put_value(t, v, depth))
             return false;
         n++;
     }
@@ -209,7 +216,7 @@ bool put_array(tape &t, ondemand::array a)
     return true;
 }
 
-bool put_value(tape &t, ondemand::value v)
+bool put_value(tape &t, ondemand::value v, int depth)
 {
     ondemand::json_type type;
     if (v.type().get(type) != SUCCESS)
@@ -217,11 +224,11 @@ bool put_value(tape &t, ondemand::value v)
     switch (type) {
     case ondemand::json_type::object: {
         ondemand::object o;
-        return v.get_object().get(o) == SUCCESS && put_object(t, o);
+        return v.get_object().get(o) == SUCCESS && put_object(t, o, depth);
     }
     case ondemand::json_type::array: {
         ondemand::array a;
-        return v.get_array().get(a) == SUCCESS && put_array(t, a);
+        return v.get_array().get(a) == SUCCESS && put_array(t, a, depth);
     }
     case ondemand::json_type::string: {
         std::string_view s;
@@ -257,7 +264,7 @@ bool put_document(tape &t, ondemand::document &doc)
     bool ok;
     if (type == ondemand::json_type::object || type == ondemand::json_type::array) {
         ondemand::value v;
-        ok = doc.get_value().get(v) == SUCCESS && put_value(t, v);
+        ok = doc.get_value().get(v) == SUCCESS && put_value(t, v, 0);
     } else if (type == ondemand::json_type::string) {
         std::string_view s;
         ok = doc.get_string().get(s) == SUCCESS && t.str(s);

@@ -5,8 +5,8 @@
 
 #include "json.h"
 
-/* Pushes the Lua value of a JSON tape: objects and arrays become tables, integral numbers
- * (within 2^53) Lua integers, null lua-cjson's null (a NULL light userdata). */
+/* Pushes the Lua value of a JSON tape: objects and arrays become tables, integers Lua
+ * integers, null lua-cjson's null (a NULL light userdata). */
 void lacs_push_json(lua_State *L, const acs_json *doc);
 
 #endif
