@@ -29,6 +29,9 @@ static int finish(acs_task *t)
         !t->req.raw && !res->doc) {
         acs_buf_reserve(&res->body, ACS_JSON_PADDING); /* parse in place when there is room */
         res->doc = acs_json_parse(res->body.data, res->body.len, res->body.cap);
+        if (res->doc)
+            acs_buf_free(&res->body); /* the tape replaces it: finished calls waiting for
+                                         delivery hold half the memory */
     }
     res->total_s = acs_now() - t->submitted_at;
     return 1;

@@ -283,7 +283,28 @@ bool put_document(tape &t, ondemand::document &doc)
     return ok && doc.current_location().get(rest) == OUT_OF_BOUNDS && !t.oom;
 }
 
+// This thread's kept parser, or null (not a worker, or memory ran out). Raw pointers: no C++
+// thread-exit destructors in a library that Lua may unload.
+thread_local ondemand::parser *kept_parser = nullptr;
+thread_local bool keeps_parser = false;
+
+// A kept parser's buffers grow to the largest text it parsed: bigger ones get a parser of
+// their own, so an idle worker does not hold on to a huge answer's worth of memory.
+constexpr size_t kept_max_len = 256 * 1024;
+
 } // namespace
+
+extern "C" void acs_json_thread_begin(void)
+{
+    keeps_parser = true;
+}
+
+extern "C" void acs_json_thread_end(void)
+{
+    delete kept_parser;
+    kept_parser = nullptr;
+    keeps_parser = false;
+}
 
 extern "C" uint32_t acs_json_hash(const char *s, size_t len)
 {
@@ -310,8 +331,12 @@ extern "C" acs_json *acs_json_parse(const char *text, size_t len, size_t readabl
     tape t;
     t.reserve(len); // tapes are about as long as the text
     bool ok = false;
+    bool keep = keeps_parser && len <= kept_max_len;
+    if (keep && !kept_parser)
+        kept_parser = new (std::nothrow) ondemand::parser();
     {
-        ondemand::parser parser;
+        ondemand::parser own; // allocates nothing until used
+        ondemand::parser &parser = keep && kept_parser ? *kept_parser : own;
         ondemand::document doc;
         if (parser.iterate(padded_string_view(text, len, len + SIMDJSON_PADDING)).get(doc) ==
             SUCCESS)

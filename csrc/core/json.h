@@ -37,6 +37,11 @@ uint32_t acs_json_hash(const char *s, size_t len);
 acs_json *acs_json_parse(const char *text, size_t len, size_t readable);
 void acs_json_free(acs_json *doc);
 
+/* Pool workers keep one parser (and its buffers) for all their calls instead of one per call:
+ * a worker calls begin when it starts and end before it exits. Other threads parse without. */
+void acs_json_thread_begin(void);
+void acs_json_thread_end(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "json.h"
 #include "fork.h"
 #include "http.h"
 
@@ -134,6 +135,7 @@ static void *worker_main(void *arg)
     acs_worker *w = arg;
     acs_pool *p = w->pool;
     int index = (int)(w - p->workers);
+    acs_json_thread_begin();
     pthread_mutex_lock(&p->lock);
     acs_task *t;
     while ((t = next_task(p)) != NULL) {
@@ -163,6 +165,7 @@ static void *worker_main(void *arg)
         }
     }
     pthread_mutex_unlock(&p->lock);
+    acs_json_thread_end();
     return NULL;
 }
 

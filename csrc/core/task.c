@@ -51,6 +51,18 @@ void acs_task_release(acs_task *t)
     free(t);
 }
 
+void acs_task_delivered(acs_task *t)
+{
+    acs_request_free(&t->req);
+    acs_request_init(&t->req);
+    acs_buf_free(&t->res.headers);
+    acs_buf_free(&t->res.body);
+    acs_json_free(t->res.doc);
+    t->res.doc = NULL;
+    free(t->res.string_to_sign);
+    t->res.string_to_sign = NULL;
+}
+
 void acs_counter_release(acs_counter *c)
 {
     if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)

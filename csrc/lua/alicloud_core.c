@@ -171,6 +171,7 @@ static int runtime_pop(lua_State *L)
     for (size_t i = 0; i < n; i++) {
         push_result(L, done[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
+        acs_task_delivered(done[i]);
         acs_task_release(done[i]);
     }
     return 1;
@@ -191,6 +192,7 @@ static int runtime_perform(lua_State *L)
     acs_exec(rt->sync_http, box->task);
     box->task->state = ACS_TASK_DONE;
     push_result(L, box->task);
+    acs_task_delivered(box->task);
     return 1;
 }
 

@@ -143,7 +143,9 @@ local function spawn(what, opts, script, args)
   end
   if not pid then fail("no pid from shell") end
 
-  local deadline = socket.gettime() + 10
+  -- generous: under a preloaded sanitizer on a loaded machine python starts slowly; a
+  -- server that dies is seen at once (alive)
+  local deadline = socket.gettime() + 30
   local text
   repeat
     text = read_file(port_file)
