@@ -61,18 +61,28 @@ struct tape {
         if (!oom)
             std::memcpy(data + at, &v, sizeof v);
     }
+    // One reserve and straight copies: strings are most of a tape.
     bool str(std::string_view s)
     {
-        if (s.size() > UINT32_MAX)
+        size_t n = s.size();
+        if (n > UINT32_MAX)
             return false;
-        if (s.size() <= ACS_JSON_SHORT) {
-            tag_u32('h', static_cast<uint32_t>(s.size()));
-            uint32_t h = acs_json_hash(s.data(), s.size());
-            put(&h, sizeof h);
-        } else {
-            tag_u32('s', static_cast<uint32_t>(s.size()));
+        bool hashed = n <= ACS_JSON_SHORT;
+        size_t need = 1 + sizeof(uint32_t) + (hashed ? sizeof(uint32_t) : 0) + n;
+        if (!reserve(need))
+            return true; // oom is reported at the end
+        unsigned char *p = data + len;
+        *p++ = hashed ? 'h' : 's';
+        uint32_t n32 = static_cast<uint32_t>(n);
+        std::memcpy(p, &n32, sizeof n32);
+        p += sizeof n32;
+        if (hashed) {
+            uint32_t h = acs_json_hash(s.data(), n);
+            std::memcpy(p, &h, sizeof h);
+            p += sizeof h;
         }
-        put(s.data(), s.size());
+        std::memcpy(p, s.data(), n);
+        len += need;
         return true;
     }
     void integer(int64_t i)
@@ -308,10 +318,21 @@ extern "C" void acs_json_thread_end(void)
 
 extern "C" uint32_t acs_json_hash(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ static_cast<unsigned char>(s[i])) * 16777619u;
-    return h;
+    // eight bytes per step: these hashes only pick a cache slot, so speed beats quality
+    uint64_t h = len * 0x9E3779B97F4A7C15ull;
+    for (; len >= 8; s += 8, len -= 8) {
+        uint64_t w;
+        std::memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    if (len) {
+        uint64_t w = 0;
+        std::memcpy(&w, s, len);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+    }
+    return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
 extern "C" acs_json *acs_json_parse(const char *text, size_t len, size_t readable)

@@ -25,7 +25,7 @@ extern "C" {
  * instead of hashing and interning the bytes again (keys and values repeat across calls). */
 #define ACS_JSON_SHORT 40
 
-/* The hash in 'h' records (FNV-1a, 32 bits). */
+/* The hash in 'h' records (32 bits; the same in every process of one build). */
 uint32_t acs_json_hash(const char *s, size_t len);
 
 /* The parser reads this far past the end of a text: parsing in place needs the bytes there

@@ -20,6 +20,7 @@ struct acs_notify {
     pthread_mutex_t lock;
     acs_task *head, *tail;  /* linked through task->next */
     int fds[2];             /* [0] read, [1] write; both non-blocking, close-on-exec */
+    int signalled;          /* a wake-up byte may be in the pipe (guarded by lock) */
     int generation;         /* fork generation at creation: a forked child leaves it alone */
 };
 
@@ -80,15 +81,21 @@ static void signal_pipe(acs_notify *n)
         w = write(n->fds[1], &byte, 1);
     while (w < 0 && errno == EINTR);
     /* EAGAIN: the pipe is full, so a wake-up is already pending. */
+    n->signalled = 1;
 }
 
+/* Reads only when a byte was written since the last drain, and stops at a short read (the
+ * pipe had no more): a delivery costs one read, not two. */
 static void drain_pipe(acs_notify *n)
 {
+    if (!n->signalled)
+        return;
     char sink[256];
     ssize_t r;
     do
         r = read(n->fds[0], sink, sizeof sink);
-    while (r > 0 || (r < 0 && errno == EINTR));
+    while (r == (ssize_t)sizeof sink || (r < 0 && errno == EINTR));
+    n->signalled = 0;
 }
 
 void acs_notify_push(acs_notify *n, acs_task *t)
