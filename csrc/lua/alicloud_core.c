@@ -27,6 +27,7 @@
 #define RUNTIME_MT "alicloud.Runtime"
 #define POOL_MT "alicloud.Pool"
 #define TASK_MT "alicloud.Task"
+#define TEMPLATE_MT "alicloud.Template"
 
 typedef struct {
     acs_notify *notify;
@@ -269,10 +270,129 @@ static long to_ms(double seconds)
     return seconds > 0 ? (long)(seconds * 1000.0 + 0.5) : 0;
 }
 
-/* core.task(spec) -> task: copies everything a worker needs into C memory. */
-static int task_new(lua_State *L)
+/* The fields every call of a client shares (endpoint, credentials, transport, retry). */
+static void copy_common(lua_State *L, int t, acs_request *r)
+{
+    const char *sig = opt_string(L, t, "signature_version", NULL);
+    r->sig = !sig || strcmp(sig, "v1") == 0 ? ACS_SIG_V1
+           : strcmp(sig, "v3") == 0         ? ACS_SIG_V3
+           : strcmp(sig, "none") == 0       ? ACS_SIG_NONE
+                                            : (luaL_error(L, "unknown signature_version '%s'", sig), ACS_SIG_V1);
+    r->scheme = copy_field(L, t, "scheme");
+    r->host = copy_field(L, t, "host");
+    r->version = copy_field(L, t, "version");
+    r->user_agent = copy_field(L, t, "user_agent");
+    r->ca_file = copy_field(L, t, "ca_file");
+    r->proxy = copy_field(L, t, "proxy");
+    r->no_proxy = copy_field(L, t, "no_proxy");
+    r->creds.access_key_id = copy_field(L, t, "access_key_id");
+    r->creds.access_key_secret = copy_field(L, t, "access_key_secret");
+    r->creds.security_token = copy_field(L, t, "security_token");
+    r->creds.bearer_token = copy_field(L, t, "bearer_token");
+    r->insecure = opt_bool(L, t, "insecure");
+    r->connect_timeout_ms = to_ms(opt_number(L, t, "connect_timeout", 0));
+    r->read_timeout_ms = to_ms(opt_number(L, t, "read_timeout", 0));
+    r->timeout_ms = to_ms(opt_number(L, t, "timeout", 0));
+    r->retry.max_attempts = (int)opt_number(L, t, "max_attempts", 1);
+    r->retry.backoff_base = opt_number(L, t, "backoff_base", 0.1);
+    r->retry.backoff_cap = opt_number(L, t, "backoff_cap", 5);
+    r->retry.unsafe = opt_bool(L, t, "retry_unsafe");
+    double max_bytes = opt_number(L, t, "max_response_bytes", 0);
+    r->max_response_bytes = max_bytes > 0 ? (size_t)max_bytes : 0;
+}
+
+/* The fields of one call. A version here overrides the common one. */
+static void copy_call(lua_State *L, int t, acs_request *r)
+{
+    size_t body_len = 0;
+    const char *style = opt_string(L, t, "style", NULL);
+    r->style = style && strcmp(style, "roa") == 0 ? ACS_STYLE_ROA : ACS_STYLE_RPC;
+    r->method = copy_field(L, t, "method");
+    r->path = copy_field(L, t, "path");
+    r->action = copy_field(L, t, "action");
+    char *version = copy_field(L, t, "version");
+    if (version) {
+        free(r->version);
+        r->version = version;
+    }
+    r->content_type = copy_field(L, t, "content_type");
+    const char *body = opt_string(L, t, "body", &body_len);
+    if (body && body_len) {
+        if (!(r->body = malloc(body_len)))
+            luaL_error(L, "out of memory");
+        memcpy(r->body, body, body_len);
+        r->body_len = body_len;
+    }
+    copy_pairs(L, t, "query", &r->query);
+    copy_pairs(L, t, "form", &r->form);
+    copy_pairs(L, t, "headers", &r->headers);
+    r->read_only = opt_bool(L, t, "read_only");
+    r->raw = opt_bool(L, t, "raw");
+}
+
+/* A template's string, duplicated into a task (which frees its own copies). */
+static char *dup_string(lua_State *L, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *p = strdup(s);
+    if (!p)
+        luaL_error(L, "out of memory");
+    return p;
+}
+
+/* The common fields of template `c` into the task's request `r`. */
+static void dup_common(lua_State *L, const acs_request *c, acs_request *r)
+{
+    r->sig = c->sig;
+    r->scheme = dup_string(L, c->scheme);
+    r->host = dup_string(L, c->host);
+    r->version = dup_string(L, c->version);
+    r->user_agent = dup_string(L, c->user_agent);
+    r->ca_file = dup_string(L, c->ca_file);
+    r->proxy = dup_string(L, c->proxy);
+    r->no_proxy = dup_string(L, c->no_proxy);
+    r->creds.access_key_id = dup_string(L, c->creds.access_key_id);
+    r->creds.access_key_secret = dup_string(L, c->creds.access_key_secret);
+    r->creds.security_token = dup_string(L, c->creds.security_token);
+    r->creds.bearer_token = dup_string(L, c->creds.bearer_token);
+    r->insecure = c->insecure;
+    r->connect_timeout_ms = c->connect_timeout_ms;
+    r->read_timeout_ms = c->read_timeout_ms;
+    r->timeout_ms = c->timeout_ms;
+    r->retry = c->retry;
+    r->max_response_bytes = c->max_response_bytes;
+}
+
+/* core.template(common) -> template: the common fields of a spec, copied into C once so that
+ * the calls of a client copy only their own fields (see task_new). */
+static int template_new(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    acs_request *r = lua_newuserdatauv(L, sizeof *r, 0);
+    acs_request_init(r);
+    luaL_setmetatable(L, TEMPLATE_MT);
+    copy_common(L, 1, r);
+    return 1;
+}
+
+static int template_gc(lua_State *L)
+{
+    acs_request_free(luaL_checkudata(L, 1, TEMPLATE_MT)); /* wipes the secrets; idempotent */
+    return 0;
+}
+
+/* core.task(spec) or core.task(template, call) -> task: copies everything a worker needs into
+ * C memory; with a template, only the call's own fields are read from Lua. */
+static int task_new(lua_State *L)
+{
+    const acs_request *tmpl = NULL;
+    int t = 1;
+    if (lua_type(L, 1) != LUA_TTABLE) {
+        tmpl = luaL_checkudata(L, 1, TEMPLATE_MT);
+        luaL_checktype(L, 2, LUA_TTABLE);
+        t = 2;
+    }
     lacs_task *box = lua_newuserdatauv(L, sizeof *box, 1);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, TASK_MT);
@@ -280,51 +400,11 @@ static int task_new(lua_State *L)
     if (!(box->task = acs_task_new(id)))
         return luaL_error(L, "out of memory");
     acs_request *r = &box->task->req;
-    size_t body_len = 0;
-    const char *style = opt_string(L, 1, "style", NULL);
-    const char *sig = opt_string(L, 1, "signature_version", NULL);
-    r->style = style && strcmp(style, "roa") == 0 ? ACS_STYLE_ROA : ACS_STYLE_RPC;
-    r->sig = !sig || strcmp(sig, "v1") == 0 ? ACS_SIG_V1
-           : strcmp(sig, "v3") == 0         ? ACS_SIG_V3
-           : strcmp(sig, "none") == 0       ? ACS_SIG_NONE
-                                            : (luaL_error(L, "unknown signature_version '%s'", sig), ACS_SIG_V1);
-    r->scheme = copy_field(L, 1, "scheme");
-    r->host = copy_field(L, 1, "host");
-    r->method = copy_field(L, 1, "method");
-    r->path = copy_field(L, 1, "path");
-    r->action = copy_field(L, 1, "action");
-    r->version = copy_field(L, 1, "version");
-    r->content_type = copy_field(L, 1, "content_type");
-    r->user_agent = copy_field(L, 1, "user_agent");
-    r->ca_file = copy_field(L, 1, "ca_file");
-    r->proxy = copy_field(L, 1, "proxy");
-    r->no_proxy = copy_field(L, 1, "no_proxy");
-    r->creds.access_key_id = copy_field(L, 1, "access_key_id");
-    r->creds.access_key_secret = copy_field(L, 1, "access_key_secret");
-    r->creds.security_token = copy_field(L, 1, "security_token");
-    r->creds.bearer_token = copy_field(L, 1, "bearer_token");
-    const char *body = opt_string(L, 1, "body", &body_len);
-    if (body && body_len) {
-        if (!(r->body = malloc(body_len)))
-            return luaL_error(L, "out of memory");
-        memcpy(r->body, body, body_len);
-        r->body_len = body_len;
-    }
-    copy_pairs(L, 1, "query", &r->query);
-    copy_pairs(L, 1, "form", &r->form);
-    copy_pairs(L, 1, "headers", &r->headers);
-    r->read_only = opt_bool(L, 1, "read_only");
-    r->raw = opt_bool(L, 1, "raw");
-    r->insecure = opt_bool(L, 1, "insecure");
-    r->connect_timeout_ms = to_ms(opt_number(L, 1, "connect_timeout", 0));
-    r->read_timeout_ms = to_ms(opt_number(L, 1, "read_timeout", 0));
-    r->timeout_ms = to_ms(opt_number(L, 1, "timeout", 0));
-    r->retry.max_attempts = (int)opt_number(L, 1, "max_attempts", 1);
-    r->retry.backoff_base = opt_number(L, 1, "backoff_base", 0.1);
-    r->retry.backoff_cap = opt_number(L, 1, "backoff_cap", 5);
-    r->retry.unsafe = opt_bool(L, 1, "retry_unsafe");
-    double max_bytes = opt_number(L, 1, "max_response_bytes", 0);
-    r->max_response_bytes = max_bytes > 0 ? (size_t)max_bytes : 0;
+    if (tmpl)
+        dup_common(L, tmpl, r);
+    else
+        copy_common(L, t, r);
+    copy_call(L, t, r);
     if (!r->scheme || !r->host || !r->method)
         return luaL_error(L, "task needs scheme, host and method");
     return 1;
@@ -540,8 +620,10 @@ int luaopen_alicloud_core(lua_State *L)
         {"queued", pool_queued}, {"forked", pool_forked},
         {"undelivered", pool_undelivered}, {NULL, NULL}};
     static const luaL_Reg task_methods[] = {{"id", task_id}, {"cancel", task_cancel}, {NULL, NULL}};
+    static const luaL_Reg template_methods[] = {{NULL, NULL}};
     static const luaL_Reg functions[] = {
         {"runtime", runtime_new}, {"pool", pool_new}, {"task", task_new},
+        {"template", template_new},
         {"sign", lacs_signer_sign}, {"now", core_now}, {"platform", core_platform},
         {"backoff", core_backoff},
         {NULL, NULL}};
@@ -552,6 +634,7 @@ int luaopen_alicloud_core(lua_State *L)
     new_class(L, RUNTIME_MT, runtime_methods, runtime_close);
     new_class(L, POOL_MT, pool_methods, pool_gc);
     new_class(L, TASK_MT, task_methods, task_gc);
+    new_class(L, TEMPLATE_MT, template_methods, template_gc);
     luaL_newlib(L, functions);
     lua_pushliteral(L, ALICLOUD_VERSION);
     lua_setfield(L, -2, "version");

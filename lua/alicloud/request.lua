@@ -1,5 +1,8 @@
 --- Turns a call (an action by name, or a CommonRequest) into a task spec: everything the C
--- core needs, as plain strings and numbers, so a worker never touches Lua.
+-- core needs, as plain strings and numbers, so a worker never touches Lua. A spec comes in two
+-- parts for core.task(template, call): the template holds what the calls of a client share
+-- (host, credentials, transport), copied into C once per client and credential snapshot; the
+-- call table holds the rest.
 local core = require("alicloud.core")
 local config = require("alicloud.config")
 local endpoints = require("alicloud.endpoints")
@@ -40,6 +43,8 @@ end
 
 local provider_headers = {} -- provider name -> its header pair (read-only, shared by calls)
 
+local function by_name(a, b) return a[1] < b[1] end
+
 -- The caller's headers as sorted pairs, plus the Go SDK's x-acs-credentials-provider.
 local function header_pairs(h, provider)
   local out = {}
@@ -60,7 +65,7 @@ local function header_pairs(h, provider)
       out[#out + 1] = { tostring(k), tostring(v) }
     end
   end
-  table.sort(out, function(a, b) return a[1] < b[1] end)
+  if #out > 1 then table.sort(out, by_name) end
   return out
 end
 
@@ -119,7 +124,10 @@ local function common(client, s)
   return c
 end
 
--- Host, credentials and transport: what every request needs. nil, err on runtime failures.
+-- The template for host, credentials and transport: what every request needs. Returns the
+-- template, the common fields and the credentials' provider name; nil, err on runtime failures.
+-- The client keeps the one for its own settings, rebuilt when the host or the credential
+-- snapshot changes (providers hand out a new, immutable snapshot when credentials rotate).
 local function base(client, s, endpoint)
   local host = endpoint or client.endpoint or client._host
   if not host then
@@ -132,15 +140,21 @@ local function base(client, s, endpoint)
   if not cred then return nil, cerr end
   local snap, err = cred:get()
   if not snap then return nil, err end
-  local spec = {}
-  for k, v in next, common(client, s) do spec[k] = v end
-  spec.host = host
-  spec.access_key_id = snap.access_key_id
-  spec.access_key_secret = snap.access_key_secret
-  spec.security_token = snap.security_token
-  spec.bearer_token = snap.bearer_token
-  spec.provider = snap.provider
-  return spec
+  local c = common(client, s)
+  local t = client._template
+  if t and t.common == c and t.host == host and t.snap == snap then
+    return t.core, c, t.provider
+  end
+  local spec = { host = host, access_key_id = snap.access_key_id,
+    access_key_secret = snap.access_key_secret, security_token = snap.security_token,
+    bearer_token = snap.bearer_token }
+  for k, v in next, c do spec[k] = v end
+  local provider = snap.provider
+  local tmpl = core.template(spec)
+  if s == client.settings then
+    client._template = { core = tmpl, common = c, host = host, snap = snap, provider = provider }
+  end
+  return tmpl, c, provider
 end
 
 -- Settings for one call: the client's own unless the call overrides config fields.
@@ -206,9 +220,12 @@ local function place_roa_params(spec, def, p, method)
   if next(body) then spec.body, spec.content_type = body_of(body) end
 end
 
--- Fills the action-specific part of a spec; raises (level 0) on unsendable parameters.
-local function fill_action(spec, def, p, opts, region)
-  spec.headers = header_pairs(opts.headers, spec.provider)
+-- The RegionId parameter of a region's RPC calls (read-only, shared by calls).
+local region_pairs = {}
+
+-- Fills the action-specific part of a call; raises (level 0) on unsendable parameters.
+local function fill_action(spec, def, p, opts, region, provider)
+  spec.headers = header_pairs(opts.headers, provider)
   if def.style == "roa" then
     p = p or {}
     spec.path = M.encode_path(def.path or "/", p)
@@ -217,7 +234,12 @@ local function fill_action(spec, def, p, opts, region)
     spec.path = "/"
     spec.query = params.flatten(p, json.null)
     if region and not (p and p.RegionId) then
-      spec.query[#spec.query + 1] = { "RegionId", region }
+      local pair = region_pairs[region]
+      if not pair then
+        pair = { "RegionId", region }
+        region_pairs[region] = pair
+      end
+      spec.query[#spec.query + 1] = pair
     end
   end
   if opts.body ~= nil then spec.body, spec.content_type = body_of(opts.body) end
@@ -225,7 +247,7 @@ end
 
 local NO_OPTS = {}
 
---- The spec for client:Action(params, opts). Returns spec, or nil and err.
+--- The spec for client:Action(params, opts). Returns template, call, or nil and err.
 function M.for_action(client, action, p, opts, level)
   local s = settings_for(client, opts, action, level + 1)
   opts = opts or NO_OPTS
@@ -240,26 +262,26 @@ function M.for_action(client, action, p, opts, level)
     end
     actions[action] = def
   end
-  local spec, err = base(client, s, opts.endpoint)
-  if not spec then return nil, err end
-  spec.style = def.style
-  spec.action = action
-  spec.method = opts.method and opts.method:upper()
-    or def.method or (def.style == "roa" and "GET" or "POST")
+  local tmpl, err, provider = base(client, s, opts.endpoint)
+  if not tmpl then return nil, err end
   local read_only = def.read_only
   if read_only == nil then read_only = products.is_read_only(action) end
-  spec.read_only = read_only
-  spec.raw = opts.raw and true or nil
-  local ok, berr = build(fill_action, spec, def, p, opts, client.region)
+  -- every field named here, so the table is sized once
+  local call = { style = def.style, action = action,
+    method = opts.method and opts.method:upper()
+      or def.method or (def.style == "roa" and "GET" or "POST"),
+    read_only = read_only, raw = opts.raw and true or nil,
+    headers = nil, path = nil, query = nil, body = nil, content_type = nil }
+  local ok, berr = build(fill_action, call, def, p, opts, client.region, provider)
   if not ok then return nil, berr end
-  return spec
+  return tmpl, call
 end
 
---- The spec for client:request(req), the CommonRequest. Returns spec, or nil and err.
+--- The spec for client:request(req), the CommonRequest. Returns template, call, or nil and err.
 function M.for_common(client, req, level)
   if type(req) ~= "table" then error("request: expected a table", level + 1) end
   local inline = M.split_options(req, M.REQUEST_FIELDS, "request", level + 1)
-  local s = config.merge(client.settings, inline)
+  local s = next(inline) == nil and client.settings or config.merge(client.settings, inline)
   local style = req.style or (req.pathname and "roa") or client.product.style or "rpc"
   if style ~= "rpc" and style ~= "roa" then error("request: style must be rpc or roa", level + 1) end
   if style == "rpc" and type(req.action) ~= "string" then
@@ -270,19 +292,20 @@ function M.for_common(client, req, level)
       error(string.format("request: %s must be a string", k), level + 1)
     end
   end
-  local spec, err = base(client, s, req.endpoint)
-  if not spec then return nil, err end
-  if spec.signature_version == "v3" and type(req.action) ~= "string" then
+  local tmpl, c, provider = base(client, s, req.endpoint)
+  if not tmpl then return nil, c end
+  if c.signature_version == "v3" and type(req.action) ~= "string" then
     error("request: V3 signing needs an action (it is signed as x-acs-action)", level + 1)
   end
+  local spec = {}
   spec.style = style
   spec.action = req.action
-  spec.version = req.version or spec.version
+  spec.version = req.version
   spec.method = (req.method or (style == "roa" and "GET" or "POST")):upper()
   spec.read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
   spec.raw = req.raw and true or nil
   local ok, berr = build(function()
-    spec.headers = header_pairs(req.headers, spec.provider)
+    spec.headers = header_pairs(req.headers, provider)
     spec.path = style == "roa" and M.encode_path(req.pathname or "/", req.path_params) or "/"
     spec.query = params.flatten(req.query, json.null)
     if style == "rpc" and client.region and not (req.query and req.query.RegionId) then
@@ -293,7 +316,7 @@ function M.for_common(client, req, level)
     if req.content_type then spec.content_type = req.content_type end
   end)
   if not ok then return nil, berr end
-  return spec
+  return tmpl, spec
 end
 
 return M

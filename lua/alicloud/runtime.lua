@@ -7,6 +7,7 @@ local errors = require("alicloud.errors")
 local M = {}
 
 local REGISTRY_KEY = "alicloud.runtime"
+local registry = debug.getregistry() -- the same table for the life of the state
 
 local function fresh()
   return {
@@ -47,11 +48,10 @@ end
 -- The runtime, kept in the registry so that reloading the module (busted's insulate) keeps
 -- one. Cheap: no fork check (see checked()).
 local function state()
-  local reg = debug.getregistry()
-  local R = reg[REGISTRY_KEY]
+  local R = registry[REGISTRY_KEY]
   if not R then
     R = fresh()
-    reg[REGISTRY_KEY] = R
+    registry[REGISTRY_KEY] = R
   end
   return R
 end
@@ -61,7 +61,7 @@ M.state = state
 -- place that checks for a fork.
 local function checked()
   local R = state()
-  if R.core:forked() then R = after_fork(debug.getregistry(), R) end
+  if R.core:forked() then R = after_fork(registry, R) end
   return R
 end
 
