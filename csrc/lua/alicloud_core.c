@@ -125,7 +125,9 @@ static void push_result(lua_State *L, acs_task *t)
     lua_setfield(L, -2, "queued");
     lua_pushnumber(L, r->total_s);
     lua_setfield(L, -2, "total");
-    if (r->string_to_sign) {
+    /* only a failed call's errors read it (SignatureDoesNotMatch diagnosis) */
+    int ok = r->error == ACS_OK && r->http_status >= 200 && r->http_status < 300;
+    if (r->string_to_sign && !ok) {
         lua_pushstring(L, r->string_to_sign);
         lua_setfield(L, -2, "string_to_sign");
     }
@@ -240,16 +242,19 @@ static int opt_bool(lua_State *L, int t, const char *key)
     return v;
 }
 
-/* A list of {name, value} string pairs. */
+/* A list of {name, value} string pairs (plain tables, built by the Lua side: raw access). */
 static void copy_pairs(lua_State *L, int t, const char *key, acs_kvlist *out)
 {
     if (lua_getfield(L, t, key) == LUA_TTABLE) {
-        lua_Integer n = luaL_len(L, -1);
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
         for (lua_Integer i = 1; i <= n; i++) {
-            lua_geti(L, -1, i);
+            lua_rawgeti(L, -1, i);
             size_t nl, vl;
-            lua_geti(L, -1, 1);
-            lua_geti(L, -2, 2);
+            if (lua_type(L, -1) != LUA_TTABLE)
+                luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
+                           key, (int)i);
+            lua_rawgeti(L, -1, 1);
+            lua_rawgeti(L, -2, 2);
             const char *name = lua_tolstring(L, -2, &nl);
             const char *value = lua_tolstring(L, -1, &vl);
             if (!name || !value)
@@ -382,8 +387,8 @@ static int template_gc(lua_State *L)
     return 0;
 }
 
-/* core.task(spec) or core.task(template, call) -> task: copies everything a worker needs into
- * C memory; with a template, only the call's own fields are read from Lua. */
+/* core.task(spec) or core.task(template, call) -> task, id: copies everything a worker needs
+ * into C memory; with a template, only the call's own fields are read from Lua. */
 static int task_new(lua_State *L)
 {
     const acs_request *tmpl = NULL;
@@ -407,7 +412,8 @@ static int task_new(lua_State *L)
     copy_call(L, t, r);
     if (!r->scheme || !r->host || !r->method)
         return luaL_error(L, "task needs scheme, host and method");
-    return 1;
+    lua_pushinteger(L, (lua_Integer)id);
+    return 2;
 }
 
 static lacs_task *check_task(lua_State *L, int i)
@@ -476,14 +482,25 @@ static int pool_new(lua_State *L)
     return 1;
 }
 
-/* pool:submit(task [, wait]) -> "ok" | "full" | "closed" */
+/* pool:submit(task [, wait [, bound]]) -> "ok" | "full" | "closed" | "busy" | "forked":
+ * "busy" when the pool already holds `bound` undelivered calls, "forked" in a forked child
+ * (the pool's threads stayed in the parent). One call for the submit path's checks. */
 static int pool_submit(lua_State *L)
 {
     lacs_pool *p = check_pool(L, 1);
     lacs_task *box = check_task(L, 2);
     double wait = luaL_optnumber(L, 3, 0);
+    lua_Integer bound = luaL_optinteger(L, 4, 0);
     if (box->pool || box->task->state != ACS_TASK_NEW)
         return luaL_error(L, "task already submitted");
+    if (acs_pool_forked(p->pool)) {
+        lua_pushliteral(L, "forked");
+        return 1;
+    }
+    if (bound > 0 && acs_pool_undelivered(p->pool) >= (size_t)bound) {
+        lua_pushliteral(L, "busy");
+        return 1;
+    }
     box->task->submitted_at = acs_now();
     acs_submit_status st = acs_pool_submit(p->pool, box->task, wait);
     if (st == ACS_SUBMIT_OK) {

@@ -125,7 +125,7 @@ end
 -- Calls ------------------------------------------------------------------------------------
 
 local function perform(tmpl, call, raw)
-  return response.finish(runtime.core():perform(core.task(tmpl, call)), raw)
+  return response.finish(runtime.core():perform((core.task(tmpl, call))), raw)
 end
 
 --- A sync call: returns the decoded body, or nil and an error.
@@ -157,18 +157,19 @@ local function rejected(err, cb)
   return p
 end
 
--- Queues a task on the pool per the queue_full policy; returns "ok", "full" or "closed".
+-- Queues a task on the pool per the queue_full policy; returns "ok", "full", "closed" or
+-- "forked" (the pool is the parent process's).
 -- With "block", the submitter also waits while the pool holds `bound` calls that are not yet
 -- delivered (queued, running or finished), delivering meanwhile: memory stays bounded by the
 -- queue, however many calls a loop submits and however rarely it dispatches.
 local function submit(pool, task, policy, bound)
-  if policy == "block" then
-    while pool:undelivered() >= bound do
-      if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
-    end
+  if policy ~= "block" then return pool:submit(task, 0) end
+  local st = pool:submit(task, 0, bound)
+  while st == "busy" do
+    if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
+    st = pool:submit(task, 0, bound)
   end
-  local st = pool:submit(task, 0)
-  while st == "full" and policy == "block" do
+  while st == "full" do
     runtime.dispatch()
     st = pool:submit(task, 0.05)
   end
@@ -181,13 +182,14 @@ function Client:_submit(tmpl, call, raw, cb)
     return rejected(errors.client("SDK.AsyncFunctionNotEnabled",
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
   end
-  if self._pool:forked() then
+  local task, id = core.task(tmpl, call)
+  local policy, bound = self.settings.queue_full, self._queue_size + self._pool_size
+  local st = submit(self._pool, task, policy, bound)
+  if st == "forked" then
     -- threads do not survive fork(): a child process gets a pool of its own
     self._pool = core.pool(runtime.core(), self._pool_size, self._queue_size)
+    st = submit(self._pool, task, policy, bound)
   end
-  local task = core.task(tmpl, call)
-  local st = submit(self._pool, task, self.settings.queue_full,
-    self._queue_size + self._pool_size)
   if st == "closed" then
     return rejected(errors.client("SDK.ClientClosed",
       "the client was shut down; call enable_async to start a new pool"), cb)
@@ -197,7 +199,7 @@ function Client:_submit(tmpl, call, raw, cb)
       self._pool:queued())), cb)
   end
   local p = promise.new(task, self, raw)
-  runtime.register(task:id(), p)
+  runtime.register(id, p)
   if cb then p:_listen(cb) end
   return p
 end

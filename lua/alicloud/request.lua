@@ -47,15 +47,15 @@ local function by_name(a, b) return a[1] < b[1] end
 
 -- The caller's headers as sorted pairs, plus the Go SDK's x-acs-credentials-provider.
 local function header_pairs(h, provider)
-  local out = {}
+  local pair = nil
   if provider then
-    local pair = provider_headers[provider]
+    pair = provider_headers[provider]
     if not pair then
       pair = { "x-acs-credentials-provider", provider }
       provider_headers[provider] = pair
     end
-    out[1] = pair
   end
+  local out = { pair } -- sized in one go (the usual case: no headers of the caller's)
   if h == nil then return out end
   if type(h) ~= "table" then error("headers must be a table", 0) end
   for k, v in pairs(h) do
@@ -191,19 +191,22 @@ local function body_of(value)
   return json.encode(value), "application/json"
 end
 
--- Runs fn(...), turning what it raises (unsendable parameters) into SDK.InvalidParam.
+-- What a call raised while being built (unsendable parameters), as SDK.InvalidParam.
+local function invalid_param(err)
+  if errors.is(err) then return err end
+  return errors.client("SDK.InvalidParam", tostring(err))
+end
+
+-- Runs fn(...), turning what it raises into SDK.InvalidParam.
 local function build(fn, ...)
   local ok, err = pcall(fn, ...)
-  if not ok then
-    if errors.is(err) then return nil, err end
-    return nil, errors.client("SDK.InvalidParam", tostring(err))
-  end
+  if not ok then return nil, invalid_param(err) end
   return true
 end
 
 -- Where a ROA action's params go: the catalogue's positions; unknown ones in the body when
--- the method carries one, otherwise in the query.
-local function place_roa_params(spec, def, p, method)
+-- the method carries one, otherwise in the query. Returns query, body, content_type.
+local function place_roa_params(headers, def, p, method)
   local body, query = {}, {}
   local has_body = method ~= "GET" and method ~= "HEAD" and method ~= "DELETE"
   for k, v in pairs(p) do
@@ -211,46 +214,58 @@ local function place_roa_params(spec, def, p, method)
     if where == "Query" or (where == nil and not has_body) then
       query[k] = v
     elseif where == "Header" then
-      spec.headers[#spec.headers + 1] = { k, params.scalar(v, k) }
+      headers[#headers + 1] = { k, params.scalar(v, k) }
     elseif where == "Body" or (where == nil and has_body) then
       body[k] = v
     end
   end
-  spec.query = params.flatten(query, json.null)
-  if next(body) then spec.body, spec.content_type = body_of(body) end
+  if next(body) then return params.flatten(query, json.null), body_of(body) end
+  return params.flatten(query, json.null)
 end
 
 -- The RegionId parameter of a region's RPC calls (read-only, shared by calls).
 local region_pairs = {}
 
--- Fills the action-specific part of a call; raises (level 0) on unsendable parameters.
-local function fill_action(spec, def, p, opts, region, provider)
-  spec.headers = header_pairs(opts.headers, provider)
+-- The call part of client:Action(p, opts); raises (level 0) on unsendable parameters.
+local function action_call(def, action, method, p, opts, read_only, region, provider)
+  local headers = header_pairs(opts.headers, provider)
+  local path, query, body, content_type = "/"
   if def.style == "roa" then
     p = p or {}
-    spec.path = M.encode_path(def.path or "/", p)
-    place_roa_params(spec, def, p, spec.method)
-  else
-    spec.path = "/"
-    spec.query = params.flatten(p, json.null)
-    if region and not (p and p.RegionId) then
-      local pair = region_pairs[region]
-      if not pair then
-        pair = { "RegionId", region }
-        region_pairs[region] = pair
-      end
-      spec.query[#spec.query + 1] = pair
+    path = M.encode_path(def.path or "/", p)
+    query, body, content_type = place_roa_params(headers, def, p, method)
+  elseif region and not (p and p.RegionId) then
+    local pair = region_pairs[region]
+    if not pair then
+      pair = { "RegionId", region }
+      region_pairs[region] = pair
     end
+    if p == nil or next(p) == nil then
+      query = { pair } -- the usual DescribeX({}): sized in one go
+    else
+      query = params.flatten(p, json.null)
+      query[#query + 1] = pair
+    end
+  else
+    query = params.flatten(p, json.null)
   end
-  if opts.body ~= nil then spec.body, spec.content_type = body_of(opts.body) end
+  if opts.body ~= nil then body, content_type = body_of(opts.body) end
+  return { style = def.style, action = action, method = method, read_only = read_only,
+    raw = opts.raw and true or false, headers = headers, path = path, query = query,
+    body = body, content_type = content_type }
 end
 
 local NO_OPTS = {}
+local read_only_actions = {} -- action name -> products.is_read_only(name), computed once
 
 --- The spec for client:Action(params, opts). Returns template, call, or nil and err.
 function M.for_action(client, action, p, opts, level)
-  local s = settings_for(client, opts, action, level + 1)
-  opts = opts or NO_OPTS
+  local s = client.settings
+  if opts == nil then
+    opts = NO_OPTS
+  else
+    s = settings_for(client, opts, action, level + 1)
+  end
   local actions = client._actions
   local def = actions[action]
   if not def then
@@ -265,15 +280,18 @@ function M.for_action(client, action, p, opts, level)
   local tmpl, err, provider = base(client, s, opts.endpoint)
   if not tmpl then return nil, err end
   local read_only = def.read_only
-  if read_only == nil then read_only = products.is_read_only(action) end
-  -- every field named here, so the table is sized once
-  local call = { style = def.style, action = action,
-    method = opts.method and opts.method:upper()
-      or def.method or (def.style == "roa" and "GET" or "POST"),
-    read_only = read_only, raw = opts.raw and true or nil,
-    headers = nil, path = nil, query = nil, body = nil, content_type = nil }
-  local ok, berr = build(fill_action, call, def, p, opts, client.region, provider)
-  if not ok then return nil, berr end
+  if read_only == nil then
+    read_only = read_only_actions[action]
+    if read_only == nil then
+      read_only = products.is_read_only(action)
+      read_only_actions[action] = read_only
+    end
+  end
+  local method = opts.method and opts.method:upper()
+    or def.method or (def.style == "roa" and "GET" or "POST")
+  local ok, call = pcall(action_call, def, action, method, p, opts, read_only, client.region,
+    provider)
+  if not ok then return nil, invalid_param(call) end
   return tmpl, call
 end
 

@@ -124,9 +124,11 @@ function M.observe(p)
   if p._state == "pending" then state().observed[p] = true end
 end
 
---- Registers an async call: its promise settles when the task's completion arrives.
+--- Registers an async call: its promise settles when the task's completion arrives. The call
+-- was just submitted to a pool of this process, made with this process's runtime: no fork
+-- check needed.
 function M.register(id, p)
-  local R = checked()
+  local R = state()
   local was_idle = idle(R)
   R.calls[id] = p
   R.count = R.count + 1
