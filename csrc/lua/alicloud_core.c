@@ -199,30 +199,46 @@ static int runtime_perform(lua_State *L)
 
 /* ---------------------------------------------------------------- task */
 
+/* The string at stack index i, or NULL for nil; `what` names it in errors. */
+static const char *string_at(lua_State *L, int i, const char *what, size_t *len)
+{
+    int type = lua_type(L, i);
+    if (type == LUA_TNIL || type == LUA_TNONE)
+        return NULL;
+    if (type != LUA_TSTRING)
+        luaL_error(L, "task field '%s' must be a string", what);
+    return lua_tolstring(L, i, len); /* stays alive: the caller's stack holds it */
+}
+
+/* A C copy of the string at stack index i, or NULL for nil. */
+static char *copy_string_at(lua_State *L, int i, const char *what)
+{
+    size_t len = 0;
+    const char *s = string_at(L, i, what, &len);
+    if (!s)
+        return NULL;
+    if (strlen(s) != len)
+        luaL_error(L, "task field '%s' contains a NUL byte", what);
+    char *p = malloc(len + 1);
+    if (!p)
+        luaL_error(L, "out of memory");
+    memcpy(p, s, len + 1);
+    return p;
+}
+
 static const char *opt_string(lua_State *L, int t, const char *key, size_t *len)
 {
-    const char *s = NULL;
-    if (lua_getfield(L, t, key) != LUA_TNIL) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "task field '%s' must be a string", key);
-        s = lua_tolstring(L, -1, len);
-    }
+    lua_getfield(L, t, key);
+    const char *s = string_at(L, -1, key, len);
     lua_pop(L, 1); /* the string stays alive: the spec table holds it */
     return s;
 }
 
 static char *copy_field(lua_State *L, int t, const char *key)
 {
-    size_t len = 0;
-    const char *s = opt_string(L, t, key, &len);
-    if (!s)
-        return NULL;
-    if (strlen(s) != len)
-        luaL_error(L, "task field '%s' contains a NUL byte", key);
-    char *p = malloc(len + 1);
-    if (!p)
-        luaL_error(L, "out of memory");
-    memcpy(p, s, len + 1);
+    lua_getfield(L, t, key);
+    char *p = copy_string_at(L, -1, key);
+    lua_pop(L, 1);
     return p;
 }
 
@@ -242,32 +258,32 @@ static int opt_bool(lua_State *L, int t, const char *key)
     return v;
 }
 
-/* A list of {name, value} string pairs (plain tables, built by the Lua side: raw access). */
-static void copy_pairs(lua_State *L, int t, const char *key, acs_kvlist *out)
+/* The list of {name, value} string pairs at stack index i, if it is a table (plain tables,
+ * built by the Lua side: raw access). */
+static void copy_pairs_at(lua_State *L, int i, const char *what, acs_kvlist *out)
 {
-    if (lua_getfield(L, t, key) == LUA_TTABLE) {
-        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_rawgeti(L, -1, i);
-            size_t nl, vl;
-            if (lua_type(L, -1) != LUA_TTABLE)
-                luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
-                           key, (int)i);
-            lua_rawgeti(L, -1, 1);
-            lua_rawgeti(L, -2, 2);
-            const char *name = lua_tolstring(L, -2, &nl);
-            const char *value = lua_tolstring(L, -1, &vl);
-            if (!name || !value)
-                luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
-                           key, (int)i);
-            if (strlen(name) != nl || strlen(value) != vl)
-                luaL_error(L, "parameter '%s' contains a NUL byte", name);
-            if (acs_kvlist_add(out, name, nl, value, vl) != 0)
-                luaL_error(L, "out of memory");
-            lua_pop(L, 3);
-        }
+    if (lua_type(L, i) != LUA_TTABLE)
+        return;
+    i = lua_absindex(L, i);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, i);
+    for (lua_Integer k = 1; k <= n; k++) {
+        size_t nl, vl;
+        if (lua_rawgeti(L, i, k) != LUA_TTABLE)
+            luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
+                       what, (int)k);
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        const char *name = lua_tolstring(L, -2, &nl);
+        const char *value = lua_tolstring(L, -1, &vl);
+        if (!name || !value)
+            luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
+                       what, (int)k);
+        if (strlen(name) != nl || strlen(value) != vl)
+            luaL_error(L, "parameter '%s' contains a NUL byte", name);
+        if (acs_kvlist_add(out, name, nl, value, vl) != 0)
+            luaL_error(L, "out of memory");
+        lua_pop(L, 3);
     }
-    lua_pop(L, 1);
 }
 
 static long to_ms(double seconds)
@@ -306,33 +322,38 @@ static void copy_common(lua_State *L, int t, acs_request *r)
     r->max_response_bytes = max_bytes > 0 ? (size_t)max_bytes : 0;
 }
 
-/* The fields of one call. A version here overrides the common one. */
-static void copy_call(lua_State *L, int t, acs_request *r)
+/* The fields of one call, in the order core.task takes them after the template. */
+static const char *const CALL_FIELDS[] = {"style", "action", "version", "method", "path",
+    "query", "form", "headers", "body", "content_type", "read_only", "raw"};
+#define CALL_NFIELDS ((int)(sizeof CALL_FIELDS / sizeof CALL_FIELDS[0]))
+
+/* The call fields at stack indices 2.. (see CALL_FIELDS). A version overrides the common one. */
+static void copy_call(lua_State *L, acs_request *r)
 {
-    size_t body_len = 0;
-    const char *style = opt_string(L, t, "style", NULL);
+    const char *style = string_at(L, 2, "style", NULL);
     r->style = style && strcmp(style, "roa") == 0 ? ACS_STYLE_ROA : ACS_STYLE_RPC;
-    r->method = copy_field(L, t, "method");
-    r->path = copy_field(L, t, "path");
-    r->action = copy_field(L, t, "action");
-    char *version = copy_field(L, t, "version");
+    r->action = copy_string_at(L, 3, "action");
+    char *version = copy_string_at(L, 4, "version");
     if (version) {
         free(r->version);
         r->version = version;
     }
-    r->content_type = copy_field(L, t, "content_type");
-    const char *body = opt_string(L, t, "body", &body_len);
+    r->method = copy_string_at(L, 5, "method");
+    r->path = copy_string_at(L, 6, "path");
+    copy_pairs_at(L, 7, "query", &r->query);
+    copy_pairs_at(L, 8, "form", &r->form);
+    copy_pairs_at(L, 9, "headers", &r->headers);
+    size_t body_len = 0;
+    const char *body = string_at(L, 10, "body", &body_len);
     if (body && body_len) {
         if (!(r->body = malloc(body_len)))
             luaL_error(L, "out of memory");
         memcpy(r->body, body, body_len);
         r->body_len = body_len;
     }
-    copy_pairs(L, t, "query", &r->query);
-    copy_pairs(L, t, "form", &r->form);
-    copy_pairs(L, t, "headers", &r->headers);
-    r->read_only = opt_bool(L, t, "read_only");
-    r->raw = opt_bool(L, t, "raw");
+    r->content_type = copy_string_at(L, 11, "content_type");
+    r->read_only = lua_toboolean(L, 12);
+    r->raw = lua_toboolean(L, 13);
 }
 
 /* A template's string, duplicated into a task (which frees its own copies). */
@@ -387,16 +408,20 @@ static int template_gc(lua_State *L)
     return 0;
 }
 
-/* core.task(spec) or core.task(template, call) -> task, id: copies everything a worker needs
- * into C memory; with a template, only the call's own fields are read from Lua. */
+/* core.task(template, style, action, version, method, path, query, form, headers, body,
+ * content_type, read_only, raw) -> task, id: copies everything a worker needs into C memory.
+ * The call's own fields come as arguments (no table to build and read per call); the rest is
+ * the template's. core.task(spec) takes one table with every field instead. */
 static int task_new(lua_State *L)
 {
     const acs_request *tmpl = NULL;
-    int t = 1;
-    if (lua_type(L, 1) != LUA_TTABLE) {
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        lua_settop(L, 1);
+        for (int i = 0; i < CALL_NFIELDS; i++) /* to where the other form has them */
+            lua_getfield(L, 1, CALL_FIELDS[i]);
+    } else {
         tmpl = luaL_checkudata(L, 1, TEMPLATE_MT);
-        luaL_checktype(L, 2, LUA_TTABLE);
-        t = 2;
+        lua_settop(L, 1 + CALL_NFIELDS);
     }
     lacs_task *box = lua_newuserdatauv(L, sizeof *box, 1);
     memset(box, 0, sizeof *box);
@@ -408,8 +433,8 @@ static int task_new(lua_State *L)
     if (tmpl)
         dup_common(L, tmpl, r);
     else
-        copy_common(L, t, r);
-    copy_call(L, t, r);
+        copy_common(L, 1, r);
+    copy_call(L, r);
     if (!r->scheme || !r->host || !r->method)
         return luaL_error(L, "task needs scheme, host and method");
     lua_pushinteger(L, (lua_Integer)id);

@@ -124,25 +124,25 @@ end
 
 -- Calls ------------------------------------------------------------------------------------
 
-local function perform(tmpl, call, raw)
-  return response.finish(runtime.core():perform((core.task(tmpl, call))), raw)
+local function perform(task, raw)
+  return response.finish(runtime.core():perform(task), raw)
 end
 
 --- A sync call: returns the decoded body, or nil and an error.
 function Client:call(action, p, opts)
   if type(action) ~= "string" then error("call: action must be a string", 2) end
   if p ~= nil and type(p) ~= "table" then error("call: params must be a table", 2) end
-  local tmpl, call = request.for_action(self, action, p, opts, 2)
-  if not tmpl then return nil, call end
-  return perform(tmpl, call, opts and opts.raw)
+  local task, err = request.for_action(self, action, p, opts, 2)
+  if not task then return nil, err end
+  return perform(task, opts and opts.raw)
 end
 
 --- The CommonRequest (the Go SDK's ProcessCommonRequest): any action, RPC or ROA, with
 -- query, form, body and headers given explicitly. Returns res, or nil and err.
 function Client:request(req)
-  local tmpl, call = request.for_common(self, req, 2)
-  if not tmpl then return nil, call end
-  return perform(tmpl, call, req.raw)
+  local task, err = request.for_common(self, req, 2)
+  if not task then return nil, err end
+  return perform(task, req.raw)
 end
 
 local function settle(p, result)
@@ -176,13 +176,12 @@ local function submit(pool, task, policy, bound)
   return st
 end
 
---- Submits a built spec (template and call) to the pool; returns a promise.
-function Client:_submit(tmpl, call, raw, cb)
+--- Submits a built task to the pool; returns a promise.
+function Client:_submit(task, id, raw, cb)
   if not self._pool then
     return rejected(errors.client("SDK.AsyncFunctionNotEnabled",
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
   end
-  local task, id = core.task(tmpl, call)
   local policy, bound = self.settings.queue_full, self._queue_size + self._pool_size
   local st = submit(self._pool, task, policy, bound)
   if st == "forked" then
@@ -211,18 +210,18 @@ function Client:call_async(action, p, opts, cb)
   if p ~= nil and type(p) ~= "table" then error("call_async: params must be a table", 2) end
   if cb ~= nil and type(cb) ~= "function" then error("call_async: callback must be a function", 2) end
   if not self._pool then return self:_submit(nil, nil, nil, cb) end
-  local tmpl, call = request.for_action(self, action, p, opts, 2)
-  if not tmpl then return rejected(call, cb) end
-  return self:_submit(tmpl, call, opts and opts.raw, cb)
+  local task, id = request.for_action(self, action, p, opts, 2)
+  if not task then return rejected(id, cb) end
+  return self:_submit(task, id, opts and opts.raw, cb)
 end
 
 --- The CommonRequest, async: returns a promise; `cb(res, err)` runs at a delivery.
 function Client:request_async(req, cb)
   if cb ~= nil and type(cb) ~= "function" then error("request_async: callback must be a function", 2) end
   if not self._pool then return self:_submit(nil, nil, nil, cb) end
-  local tmpl, call = request.for_common(self, req, 2)
-  if not tmpl then return rejected(call, cb) end
-  return self:_submit(tmpl, call, req.raw, cb)
+  local task, id = request.for_common(self, req, 2)
+  if not task then return rejected(id, cb) end
+  return self:_submit(task, id, req.raw, cb)
 end
 
 M.Client = Client

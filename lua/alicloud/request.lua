@@ -1,8 +1,7 @@
---- Turns a call (an action by name, or a CommonRequest) into a task spec: everything the C
--- core needs, as plain strings and numbers, so a worker never touches Lua. A spec comes in two
--- parts for core.task(template, call): the template holds what the calls of a client share
--- (host, credentials, transport), copied into C once per client and credential snapshot; the
--- call table holds the rest.
+--- Turns a call (an action by name, or a CommonRequest) into a C task: everything the core
+-- needs, as plain strings and numbers, so a worker never touches Lua. What the calls of a
+-- client share (host, credentials, transport) is a template, copied into C once per client
+-- and credential snapshot; core.task(template, ...) takes the call's own fields as arguments.
 local core = require("alicloud.core")
 local config = require("alicloud.config")
 local endpoints = require("alicloud.endpoints")
@@ -41,21 +40,23 @@ function M.split_options(opts, allowed, what, level)
   return inline
 end
 
-local provider_headers = {} -- provider name -> its header pair (read-only, shared by calls)
+local provider_lists = {} -- provider name -> { its header pair } (read-only, shared by calls)
+
+-- The headers of a call without the caller's: the Go SDK's x-acs-credentials-provider.
+local function provider_list(provider)
+  local list = provider_lists[provider]
+  if not list then
+    list = { { "x-acs-credentials-provider", provider } }
+    provider_lists[provider] = list
+  end
+  return list
+end
 
 local function by_name(a, b) return a[1] < b[1] end
 
 -- The caller's headers as sorted pairs, plus the Go SDK's x-acs-credentials-provider.
 local function header_pairs(h, provider)
-  local pair = nil
-  if provider then
-    pair = provider_headers[provider]
-    if not pair then
-      pair = { "x-acs-credentials-provider", provider }
-      provider_headers[provider] = pair
-    end
-  end
-  local out = { pair } -- sized in one go (the usual case: no headers of the caller's)
+  local out = { provider and provider_list(provider)[1] or nil }
   if h == nil then return out end
   if type(h) ~= "table" then error("headers must be a table", 0) end
   for k, v in pairs(h) do
@@ -197,12 +198,6 @@ local function invalid_param(err)
   return errors.client("SDK.InvalidParam", tostring(err))
 end
 
--- Runs fn(...), turning what it raises into SDK.InvalidParam.
-local function build(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if not ok then return nil, invalid_param(err) end
-  return true
-end
 
 -- Where a ROA action's params go: the catalogue's positions; unknown ones in the body when
 -- the method carries one, otherwise in the query. Returns query, body, content_type.
@@ -223,12 +218,20 @@ local function place_roa_params(headers, def, p, method)
   return params.flatten(query, json.null)
 end
 
--- The RegionId parameter of a region's RPC calls (read-only, shared by calls).
-local region_pairs = {}
+-- The RegionId parameter of a region's RPC calls, alone and as the whole query of a call
+-- without params (read-only, shared by calls: C copies them, nothing appends to them).
+local region_pairs, region_queries = {}, {}
+local NO_HEADERS = {}
 
--- The call part of client:Action(p, opts); raises (level 0) on unsendable parameters.
-local function action_call(def, action, method, p, opts, read_only, region, provider)
-  local headers = header_pairs(opts.headers, provider)
+-- The parts of client:Action(p, opts) that come from the params: headers, path, query, body
+-- and content type. Raises (level 0) on unsendable parameters.
+local function action_parts(def, method, p, opts, region, provider)
+  local headers
+  if opts.headers == nil and def.style ~= "roa" then -- shared: only ROA adds Header params
+    headers = provider and provider_list(provider) or NO_HEADERS
+  else
+    headers = header_pairs(opts.headers, provider)
+  end
   local path, query, body, content_type = "/"
   if def.style == "roa" then
     p = p or {}
@@ -239,9 +242,10 @@ local function action_call(def, action, method, p, opts, read_only, region, prov
     if not pair then
       pair = { "RegionId", region }
       region_pairs[region] = pair
+      region_queries[region] = { pair }
     end
     if p == nil or next(p) == nil then
-      query = { pair } -- the usual DescribeX({}): sized in one go
+      query = region_queries[region] -- the usual DescribeX({})
     else
       query = params.flatten(p, json.null)
       query[#query + 1] = pair
@@ -250,15 +254,13 @@ local function action_call(def, action, method, p, opts, read_only, region, prov
     query = params.flatten(p, json.null)
   end
   if opts.body ~= nil then body, content_type = body_of(opts.body) end
-  return { style = def.style, action = action, method = method, read_only = read_only,
-    raw = opts.raw and true or false, headers = headers, path = path, query = query,
-    body = body, content_type = content_type }
+  return headers, path, query, body, content_type
 end
 
 local NO_OPTS = {}
 local read_only_actions = {} -- action name -> products.is_read_only(name), computed once
 
---- The spec for client:Action(params, opts). Returns template, call, or nil and err.
+--- The task for client:Action(params, opts). Returns task, id, or nil and err.
 function M.for_action(client, action, p, opts, level)
   local s = client.settings
   if opts == nil then
@@ -289,13 +291,14 @@ function M.for_action(client, action, p, opts, level)
   end
   local method = opts.method and opts.method:upper()
     or def.method or (def.style == "roa" and "GET" or "POST")
-  local ok, call = pcall(action_call, def, action, method, p, opts, read_only, client.region,
-    provider)
-  if not ok then return nil, invalid_param(call) end
-  return tmpl, call
+  local ok, headers, path, query, body, content_type = pcall(action_parts, def, method, p, opts,
+    client.region, provider)
+  if not ok then return nil, invalid_param(headers) end
+  return core.task(tmpl, def.style, action, nil, method, path, query, nil, headers, body,
+    content_type, read_only, opts.raw)
 end
 
---- The spec for client:request(req), the CommonRequest. Returns template, call, or nil and err.
+--- The task for client:request(req), the CommonRequest. Returns task, id, or nil and err.
 function M.for_common(client, req, level)
   if type(req) ~= "table" then error("request: expected a table", level + 1) end
   local inline = M.split_options(req, M.REQUEST_FIELDS, "request", level + 1)
@@ -316,13 +319,9 @@ function M.for_common(client, req, level)
     error("request: V3 signing needs an action (it is signed as x-acs-action)", level + 1)
   end
   local spec = {}
-  spec.style = style
-  spec.action = req.action
-  spec.version = req.version
   spec.method = (req.method or (style == "roa" and "GET" or "POST")):upper()
-  spec.read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
-  spec.raw = req.raw and true or nil
-  local ok, berr = build(function()
+  local read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
+  local ok, berr = pcall(function()
     spec.headers = header_pairs(req.headers, provider)
     spec.path = style == "roa" and M.encode_path(req.pathname or "/", req.path_params) or "/"
     spec.query = params.flatten(req.query, json.null)
@@ -333,8 +332,9 @@ function M.for_common(client, req, level)
     if req.body ~= nil then spec.body, spec.content_type = body_of(req.body) end
     if req.content_type then spec.content_type = req.content_type end
   end)
-  if not ok then return nil, berr end
-  return tmpl, spec
+  if not ok then return nil, invalid_param(berr) end
+  return core.task(tmpl, style, req.action, req.version, spec.method, spec.path, spec.query,
+    spec.form, spec.headers, spec.body, spec.content_type, read_only, req.raw)
 end
 
 return M
