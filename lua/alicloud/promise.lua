@@ -64,7 +64,7 @@ function Promise:_settle(state, value)
   self._state, self._value = state, value
   self._client = nil
   local handlers = self._handlers
-  self._handlers = nil
+  if handlers then self._handlers = nil end
   runtime.forget(self)
   if self._cb then defer_callback(self._cb, state, value) end
   if handlers then

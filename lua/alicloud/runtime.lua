@@ -8,6 +8,7 @@ local M = {}
 
 local REGISTRY_KEY = "alicloud.runtime"
 local registry = debug.getregistry() -- the same table for the life of the state
+local traceback = debug.traceback
 
 local function fresh()
   return {
@@ -111,7 +112,7 @@ end
 --- Runs fn(a, b) at the next delivery, never now.
 function M.defer(fn, a, b)
   local R = state()
-  local was_idle = idle(R)
+  local was_idle = R.count == 0 and R.jhead > R.jtail -- idle(R), inlined: once per callback
   local t = R.jtail + 1
   R.jobs[t], R.ja[t], R.jb[t] = fn, a, b -- three arrays: no table per job
   R.jtail = t
@@ -155,7 +156,7 @@ local function run_jobs(R)
     local fn, a, b = jobs[h], ja[h], jb[h]
     jobs[h], ja[h], jb[h] = nil, nil, nil
     R.jhead = h + 1
-    local ok, err = xpcall(fn, debug.traceback, a, b)
+    local ok, err = xpcall(fn, traceback, a, b)
     if not ok then M.report(err) end
   end
 end
