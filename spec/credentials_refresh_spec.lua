@@ -98,6 +98,21 @@ describe("credential refresh", function()
       ecs:shutdown()
     end)
 
+    it("signs with the new credentials once they rotate under a client already calling", function()
+      local p = role()
+      local ecs = async_client(p)
+      assert.are.equal(10, (fan_out(ecs, 10))) -- the client now holds a template for these
+      local old = assert(p:get())
+      clock = old.expiration - env.now() - 100
+      assert.are.equal(10, (fan_out(ecs, 10)))
+      local new = assert(p:get())
+      assert.are.not_equal(old.access_key_id, new.access_key_id)
+      local used = server:stats().sts.used
+      assert.are.equal(10, used[old.access_key_id])
+      assert.are.equal(10, used[new.access_key_id])
+      ecs:shutdown()
+    end)
+
     it("refreshes ECS role credentials with exactly one metadata request under 100 calls", function()
       local p = ecs_role()
       local ecs = async_client(p)

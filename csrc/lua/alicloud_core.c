@@ -27,6 +27,7 @@
 #define RUNTIME_MT "alicloud.Runtime"
 #define POOL_MT "alicloud.Pool"
 #define TASK_MT "alicloud.Task"
+#define TEMPLATE_MT "alicloud.Template"
 
 typedef struct {
     acs_notify *notify;
@@ -124,7 +125,9 @@ static void push_result(lua_State *L, acs_task *t)
     lua_setfield(L, -2, "queued");
     lua_pushnumber(L, r->total_s);
     lua_setfield(L, -2, "total");
-    if (r->string_to_sign) {
+    /* only a failed call's errors read it (SignatureDoesNotMatch diagnosis) */
+    int ok = r->error == ACS_OK && r->http_status >= 200 && r->http_status < 300;
+    if (r->string_to_sign && !ok) {
         lua_pushstring(L, r->string_to_sign);
         lua_setfield(L, -2, "string_to_sign");
     }
@@ -198,30 +201,46 @@ static int runtime_perform(lua_State *L)
 
 /* ---------------------------------------------------------------- task */
 
+/* The string at stack index i, or NULL for nil; `what` names it in errors. */
+static const char *string_at(lua_State *L, int i, const char *what, size_t *len)
+{
+    int type = lua_type(L, i);
+    if (type == LUA_TNIL || type == LUA_TNONE)
+        return NULL;
+    if (type != LUA_TSTRING)
+        luaL_error(L, "task field '%s' must be a string", what);
+    return lua_tolstring(L, i, len); /* stays alive: the caller's stack holds it */
+}
+
+/* A C copy of the string at stack index i, or NULL for nil. */
+static char *copy_string_at(lua_State *L, int i, const char *what)
+{
+    size_t len = 0;
+    const char *s = string_at(L, i, what, &len);
+    if (!s)
+        return NULL;
+    if (strlen(s) != len)
+        luaL_error(L, "task field '%s' contains a NUL byte", what);
+    char *p = malloc(len + 1);
+    if (!p)
+        luaL_error(L, "out of memory");
+    memcpy(p, s, len + 1);
+    return p;
+}
+
 static const char *opt_string(lua_State *L, int t, const char *key, size_t *len)
 {
-    const char *s = NULL;
-    if (lua_getfield(L, t, key) != LUA_TNIL) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "task field '%s' must be a string", key);
-        s = lua_tolstring(L, -1, len);
-    }
+    lua_getfield(L, t, key);
+    const char *s = string_at(L, -1, key, len);
     lua_pop(L, 1); /* the string stays alive: the spec table holds it */
     return s;
 }
 
 static char *copy_field(lua_State *L, int t, const char *key)
 {
-    size_t len = 0;
-    const char *s = opt_string(L, t, key, &len);
-    if (!s)
-        return NULL;
-    if (strlen(s) != len)
-        luaL_error(L, "task field '%s' contains a NUL byte", key);
-    char *p = malloc(len + 1);
-    if (!p)
-        luaL_error(L, "out of memory");
-    memcpy(p, s, len + 1);
+    lua_getfield(L, t, key);
+    char *p = copy_string_at(L, -1, key);
+    lua_pop(L, 1);
     return p;
 }
 
@@ -241,29 +260,32 @@ static int opt_bool(lua_State *L, int t, const char *key)
     return v;
 }
 
-/* A list of {name, value} string pairs. */
-static void copy_pairs(lua_State *L, int t, const char *key, acs_kvlist *out)
+/* The list of {name, value} string pairs at stack index i, if it is a table (plain tables,
+ * built by the Lua side: raw access). */
+static void copy_pairs_at(lua_State *L, int i, const char *what, acs_kvlist *out)
 {
-    if (lua_getfield(L, t, key) == LUA_TTABLE) {
-        lua_Integer n = luaL_len(L, -1);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_geti(L, -1, i);
-            size_t nl, vl;
-            lua_geti(L, -1, 1);
-            lua_geti(L, -2, 2);
-            const char *name = lua_tolstring(L, -2, &nl);
-            const char *value = lua_tolstring(L, -1, &vl);
-            if (!name || !value)
-                luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
-                           key, (int)i);
-            if (strlen(name) != nl || strlen(value) != vl)
-                luaL_error(L, "parameter '%s' contains a NUL byte", name);
-            if (acs_kvlist_add(out, name, nl, value, vl) != 0)
-                luaL_error(L, "out of memory");
-            lua_pop(L, 3);
-        }
+    if (lua_type(L, i) != LUA_TTABLE)
+        return;
+    i = lua_absindex(L, i);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, i);
+    for (lua_Integer k = 1; k <= n; k++) {
+        size_t nl, vl;
+        if (lua_rawgeti(L, i, k) != LUA_TTABLE)
+            luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
+                       what, (int)k);
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        const char *name = lua_tolstring(L, -2, &nl);
+        const char *value = lua_tolstring(L, -1, &vl);
+        if (!name || !value)
+            luaL_error(L, "task field '%s' item %d must be a {name, value} pair of strings",
+                       what, (int)k);
+        if (strlen(name) != nl || strlen(value) != vl)
+            luaL_error(L, "parameter '%s' contains a NUL byte", name);
+        if (acs_kvlist_add(out, name, nl, value, vl) != 0)
+            luaL_error(L, "out of memory");
+        lua_pop(L, 3);
     }
-    lua_pop(L, 1);
 }
 
 static long to_ms(double seconds)
@@ -271,10 +293,138 @@ static long to_ms(double seconds)
     return seconds > 0 ? (long)(seconds * 1000.0 + 0.5) : 0;
 }
 
-/* core.task(spec) -> task: copies everything a worker needs into C memory. */
-static int task_new(lua_State *L)
+/* The fields every call of a client shares (endpoint, credentials, transport, retry). */
+static void copy_common(lua_State *L, int t, acs_request *r)
+{
+    const char *sig = opt_string(L, t, "signature_version", NULL);
+    r->sig = !sig || strcmp(sig, "v1") == 0 ? ACS_SIG_V1
+           : strcmp(sig, "v3") == 0         ? ACS_SIG_V3
+           : strcmp(sig, "none") == 0       ? ACS_SIG_NONE
+                                            : (luaL_error(L, "unknown signature_version '%s'", sig), ACS_SIG_V1);
+    r->scheme = copy_field(L, t, "scheme");
+    r->host = copy_field(L, t, "host");
+    r->version = copy_field(L, t, "version");
+    r->user_agent = copy_field(L, t, "user_agent");
+    r->ca_file = copy_field(L, t, "ca_file");
+    r->proxy = copy_field(L, t, "proxy");
+    r->no_proxy = copy_field(L, t, "no_proxy");
+    r->creds.access_key_id = copy_field(L, t, "access_key_id");
+    r->creds.access_key_secret = copy_field(L, t, "access_key_secret");
+    r->creds.security_token = copy_field(L, t, "security_token");
+    r->creds.bearer_token = copy_field(L, t, "bearer_token");
+    r->insecure = opt_bool(L, t, "insecure");
+    r->connect_timeout_ms = to_ms(opt_number(L, t, "connect_timeout", 0));
+    r->read_timeout_ms = to_ms(opt_number(L, t, "read_timeout", 0));
+    r->timeout_ms = to_ms(opt_number(L, t, "timeout", 0));
+    r->retry.max_attempts = (int)opt_number(L, t, "max_attempts", 1);
+    r->retry.backoff_base = opt_number(L, t, "backoff_base", 0.1);
+    r->retry.backoff_cap = opt_number(L, t, "backoff_cap", 5);
+    r->retry.unsafe = opt_bool(L, t, "retry_unsafe");
+    double max_bytes = opt_number(L, t, "max_response_bytes", 0);
+    r->max_response_bytes = max_bytes > 0 ? (size_t)max_bytes : 0;
+}
+
+/* The fields of one call, in the order core.task takes them after the template. */
+static const char *const CALL_FIELDS[] = {"style", "action", "version", "method", "path",
+    "query", "form", "headers", "body", "content_type", "read_only", "raw"};
+#define CALL_NFIELDS ((int)(sizeof CALL_FIELDS / sizeof CALL_FIELDS[0]))
+
+/* The call fields at stack indices 2.. (see CALL_FIELDS). A version overrides the common one. */
+static void copy_call(lua_State *L, acs_request *r)
+{
+    const char *style = string_at(L, 2, "style", NULL);
+    r->style = style && strcmp(style, "roa") == 0 ? ACS_STYLE_ROA : ACS_STYLE_RPC;
+    r->action = copy_string_at(L, 3, "action");
+    char *version = copy_string_at(L, 4, "version");
+    if (version) {
+        free(r->version);
+        r->version = version;
+    }
+    r->method = copy_string_at(L, 5, "method");
+    r->path = copy_string_at(L, 6, "path");
+    copy_pairs_at(L, 7, "query", &r->query);
+    copy_pairs_at(L, 8, "form", &r->form);
+    copy_pairs_at(L, 9, "headers", &r->headers);
+    size_t body_len = 0;
+    const char *body = string_at(L, 10, "body", &body_len);
+    if (body && body_len) {
+        if (!(r->body = malloc(body_len)))
+            luaL_error(L, "out of memory");
+        memcpy(r->body, body, body_len);
+        r->body_len = body_len;
+    }
+    r->content_type = copy_string_at(L, 11, "content_type");
+    r->read_only = lua_toboolean(L, 12);
+    r->raw = lua_toboolean(L, 13);
+}
+
+/* A template's string, duplicated into a task (which frees its own copies). */
+static char *dup_string(lua_State *L, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *p = strdup(s);
+    if (!p)
+        luaL_error(L, "out of memory");
+    return p;
+}
+
+/* The common fields of template `c` into the task's request `r`. */
+static void dup_common(lua_State *L, const acs_request *c, acs_request *r)
+{
+    r->sig = c->sig;
+    r->scheme = dup_string(L, c->scheme);
+    r->host = dup_string(L, c->host);
+    r->version = dup_string(L, c->version);
+    r->user_agent = dup_string(L, c->user_agent);
+    r->ca_file = dup_string(L, c->ca_file);
+    r->proxy = dup_string(L, c->proxy);
+    r->no_proxy = dup_string(L, c->no_proxy);
+    r->creds.access_key_id = dup_string(L, c->creds.access_key_id);
+    r->creds.access_key_secret = dup_string(L, c->creds.access_key_secret);
+    r->creds.security_token = dup_string(L, c->creds.security_token);
+    r->creds.bearer_token = dup_string(L, c->creds.bearer_token);
+    r->insecure = c->insecure;
+    r->connect_timeout_ms = c->connect_timeout_ms;
+    r->read_timeout_ms = c->read_timeout_ms;
+    r->timeout_ms = c->timeout_ms;
+    r->retry = c->retry;
+    r->max_response_bytes = c->max_response_bytes;
+}
+
+/* core.template(common) -> template: the common fields of a spec, copied into C once so that
+ * the calls of a client copy only their own fields (see task_new). */
+static int template_new(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    acs_request *r = lua_newuserdatauv(L, sizeof *r, 0);
+    acs_request_init(r);
+    luaL_setmetatable(L, TEMPLATE_MT);
+    copy_common(L, 1, r);
+    return 1;
+}
+
+static int template_gc(lua_State *L)
+{
+    acs_request_free(luaL_checkudata(L, 1, TEMPLATE_MT)); /* wipes the secrets; idempotent */
+    return 0;
+}
+
+/* core.task(template, style, action, version, method, path, query, form, headers, body,
+ * content_type, read_only, raw) -> task, id: copies everything a worker needs into C memory.
+ * The call's own fields come as arguments (no table to build and read per call); the rest is
+ * the template's. core.task(spec) takes one table with every field instead. */
+static int task_new(lua_State *L)
+{
+    const acs_request *tmpl = NULL;
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        lua_settop(L, 1);
+        for (int i = 0; i < CALL_NFIELDS; i++) /* to where the other form has them */
+            lua_getfield(L, 1, CALL_FIELDS[i]);
+    } else {
+        tmpl = luaL_checkudata(L, 1, TEMPLATE_MT);
+        lua_settop(L, 1 + CALL_NFIELDS);
+    }
     lacs_task *box = lua_newuserdatauv(L, sizeof *box, 1);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, TASK_MT);
@@ -282,54 +432,15 @@ static int task_new(lua_State *L)
     if (!(box->task = acs_task_new(id)))
         return luaL_error(L, "out of memory");
     acs_request *r = &box->task->req;
-    size_t body_len = 0;
-    const char *style = opt_string(L, 1, "style", NULL);
-    const char *sig = opt_string(L, 1, "signature_version", NULL);
-    r->style = style && strcmp(style, "roa") == 0 ? ACS_STYLE_ROA : ACS_STYLE_RPC;
-    r->sig = !sig || strcmp(sig, "v1") == 0 ? ACS_SIG_V1
-           : strcmp(sig, "v3") == 0         ? ACS_SIG_V3
-           : strcmp(sig, "none") == 0       ? ACS_SIG_NONE
-                                            : (luaL_error(L, "unknown signature_version '%s'", sig), ACS_SIG_V1);
-    r->scheme = copy_field(L, 1, "scheme");
-    r->host = copy_field(L, 1, "host");
-    r->method = copy_field(L, 1, "method");
-    r->path = copy_field(L, 1, "path");
-    r->action = copy_field(L, 1, "action");
-    r->version = copy_field(L, 1, "version");
-    r->content_type = copy_field(L, 1, "content_type");
-    r->user_agent = copy_field(L, 1, "user_agent");
-    r->ca_file = copy_field(L, 1, "ca_file");
-    r->proxy = copy_field(L, 1, "proxy");
-    r->no_proxy = copy_field(L, 1, "no_proxy");
-    r->creds.access_key_id = copy_field(L, 1, "access_key_id");
-    r->creds.access_key_secret = copy_field(L, 1, "access_key_secret");
-    r->creds.security_token = copy_field(L, 1, "security_token");
-    r->creds.bearer_token = copy_field(L, 1, "bearer_token");
-    const char *body = opt_string(L, 1, "body", &body_len);
-    if (body && body_len) {
-        if (!(r->body = malloc(body_len)))
-            return luaL_error(L, "out of memory");
-        memcpy(r->body, body, body_len);
-        r->body_len = body_len;
-    }
-    copy_pairs(L, 1, "query", &r->query);
-    copy_pairs(L, 1, "form", &r->form);
-    copy_pairs(L, 1, "headers", &r->headers);
-    r->read_only = opt_bool(L, 1, "read_only");
-    r->raw = opt_bool(L, 1, "raw");
-    r->insecure = opt_bool(L, 1, "insecure");
-    r->connect_timeout_ms = to_ms(opt_number(L, 1, "connect_timeout", 0));
-    r->read_timeout_ms = to_ms(opt_number(L, 1, "read_timeout", 0));
-    r->timeout_ms = to_ms(opt_number(L, 1, "timeout", 0));
-    r->retry.max_attempts = (int)opt_number(L, 1, "max_attempts", 1);
-    r->retry.backoff_base = opt_number(L, 1, "backoff_base", 0.1);
-    r->retry.backoff_cap = opt_number(L, 1, "backoff_cap", 5);
-    r->retry.unsafe = opt_bool(L, 1, "retry_unsafe");
-    double max_bytes = opt_number(L, 1, "max_response_bytes", 0);
-    r->max_response_bytes = max_bytes > 0 ? (size_t)max_bytes : 0;
+    if (tmpl)
+        dup_common(L, tmpl, r);
+    else
+        copy_common(L, 1, r);
+    copy_call(L, r);
     if (!r->scheme || !r->host || !r->method)
         return luaL_error(L, "task needs scheme, host and method");
-    return 1;
+    lua_pushinteger(L, (lua_Integer)id);
+    return 2;
 }
 
 static lacs_task *check_task(lua_State *L, int i)
@@ -398,14 +509,25 @@ static int pool_new(lua_State *L)
     return 1;
 }
 
-/* pool:submit(task [, wait]) -> "ok" | "full" | "closed" */
+/* pool:submit(task [, wait [, bound]]) -> "ok" | "full" | "closed" | "busy" | "forked":
+ * "busy" when the pool already holds `bound` undelivered calls, "forked" in a forked child
+ * (the pool's threads stayed in the parent). One call for the submit path's checks. */
 static int pool_submit(lua_State *L)
 {
     lacs_pool *p = check_pool(L, 1);
     lacs_task *box = check_task(L, 2);
     double wait = luaL_optnumber(L, 3, 0);
+    lua_Integer bound = luaL_optinteger(L, 4, 0);
     if (box->pool || box->task->state != ACS_TASK_NEW)
         return luaL_error(L, "task already submitted");
+    if (acs_pool_forked(p->pool)) {
+        lua_pushliteral(L, "forked");
+        return 1;
+    }
+    if (bound > 0 && acs_pool_undelivered(p->pool) >= (size_t)bound) {
+        lua_pushliteral(L, "busy");
+        return 1;
+    }
     box->task->submitted_at = acs_now();
     acs_submit_status st = acs_pool_submit(p->pool, box->task, wait);
     if (st == ACS_SUBMIT_OK) {
@@ -542,8 +664,10 @@ int luaopen_alicloud_core(lua_State *L)
         {"queued", pool_queued}, {"forked", pool_forked},
         {"undelivered", pool_undelivered}, {NULL, NULL}};
     static const luaL_Reg task_methods[] = {{"id", task_id}, {"cancel", task_cancel}, {NULL, NULL}};
+    static const luaL_Reg template_methods[] = {{NULL, NULL}};
     static const luaL_Reg functions[] = {
         {"runtime", runtime_new}, {"pool", pool_new}, {"task", task_new},
+        {"template", template_new},
         {"sign", lacs_signer_sign}, {"now", core_now}, {"platform", core_platform},
         {"backoff", core_backoff},
         {NULL, NULL}};
@@ -554,6 +678,7 @@ int luaopen_alicloud_core(lua_State *L)
     new_class(L, RUNTIME_MT, runtime_methods, runtime_close);
     new_class(L, POOL_MT, pool_methods, pool_gc);
     new_class(L, TASK_MT, task_methods, task_gc);
+    new_class(L, TEMPLATE_MT, template_methods, template_gc);
     luaL_newlib(L, functions);
     lua_pushliteral(L, ALICLOUD_VERSION);
     lua_setfield(L, -2, "version");

@@ -12,27 +12,24 @@ local runtime = require("alicloud.runtime")
 
 local M = {}
 
+-- Lookups go client -> Client (methods) -> actions (client.Foo, client.FooAsync: made on
+-- first use, then kept), all plain tables: no Lua function runs for a method or a known action.
 local Client = {}
-local action_cache = {}
-
-local client_mt = { __name = "alicloud.Client" }
-
-function client_mt.__index(_, key)
-  local m = Client[key]
-  if m ~= nil then return m end
+local actions = setmetatable({}, { __index = function(cache, key)
   if type(key) ~= "string" or not key:match("^%u") then return nil end
-  local f = action_cache[key]
-  if not f then
-    local action = key:match("^(.-)Async$")
-    if action and action ~= "" then
-      f = function(self, p, opts, cb) return self:call_async(action, p, opts, cb) end
-    else
-      f = function(self, p, opts) return self:call(key, p, opts) end
-    end
-    action_cache[key] = f
+  local f
+  local action = key:match("^(.-)Async$")
+  if action and action ~= "" then
+    f = function(self, p, opts, cb) return self:call_async(action, p, opts, cb) end
+  else
+    f = function(self, p, opts) return self:call(key, p, opts) end
   end
+  cache[key] = f
   return f
-end
+end })
+setmetatable(Client, { __index = actions })
+
+local client_mt = { __name = "alicloud.Client", __index = Client }
 
 function client_mt.__tostring(self)
   return string.format("alicloud.Client (%s, %s)", self.product.name, self.region or "-")
@@ -127,25 +124,25 @@ end
 
 -- Calls ------------------------------------------------------------------------------------
 
-local function perform(spec, raw)
-  return response.finish(runtime.core():perform(core.task(spec)), raw)
+local function perform(task, raw)
+  return response.finish(runtime.core():perform(task), raw)
 end
 
 --- A sync call: returns the decoded body, or nil and an error.
 function Client:call(action, p, opts)
   if type(action) ~= "string" then error("call: action must be a string", 2) end
   if p ~= nil and type(p) ~= "table" then error("call: params must be a table", 2) end
-  local spec, err = request.for_action(self, action, p, opts, 2)
-  if not spec then return nil, err end
-  return perform(spec, opts and opts.raw)
+  local task, err = request.for_action(self, action, p, opts, 2)
+  if not task then return nil, err end
+  return perform(task, opts and opts.raw)
 end
 
 --- The CommonRequest (the Go SDK's ProcessCommonRequest): any action, RPC or ROA, with
 -- query, form, body and headers given explicitly. Returns res, or nil and err.
 function Client:request(req)
-  local spec, err = request.for_common(self, req, 2)
-  if not spec then return nil, err end
-  return perform(spec, req.raw)
+  local task, err = request.for_common(self, req, 2)
+  if not task then return nil, err end
+  return perform(task, req.raw)
 end
 
 local function settle(p, result)
@@ -160,37 +157,38 @@ local function rejected(err, cb)
   return p
 end
 
--- Queues a task on the pool per the queue_full policy; returns "ok", "full" or "closed".
+-- Queues a task on the pool per the queue_full policy; returns "ok", "full", "closed" or
+-- "forked" (the pool is the parent process's).
 -- With "block", the submitter also waits while the pool holds `bound` calls that are not yet
 -- delivered (queued, running or finished), delivering meanwhile: memory stays bounded by the
 -- queue, however many calls a loop submits and however rarely it dispatches.
 local function submit(pool, task, policy, bound)
-  if policy == "block" then
-    while pool:undelivered() >= bound do
-      if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
-    end
+  if policy ~= "block" then return pool:submit(task, 0) end
+  local st = pool:submit(task, 0, bound)
+  while st == "busy" do
+    if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
+    st = pool:submit(task, 0, bound)
   end
-  local st = pool:submit(task, 0)
-  while st == "full" and policy == "block" do
+  while st == "full" do
     runtime.dispatch()
     st = pool:submit(task, 0.05)
   end
   return st
 end
 
---- Submits a built spec to the pool; returns a promise.
-function Client:_submit(spec, raw, cb)
+--- Submits a built task to the pool; returns a promise.
+function Client:_submit(task, id, raw, cb)
   if not self._pool then
     return rejected(errors.client("SDK.AsyncFunctionNotEnabled",
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
   end
-  if self._pool:forked() then
+  local policy, bound = self.settings.queue_full, self._queue_size + self._pool_size
+  local st = submit(self._pool, task, policy, bound)
+  if st == "forked" then
     -- threads do not survive fork(): a child process gets a pool of its own
     self._pool = core.pool(runtime.core(), self._pool_size, self._queue_size)
+    st = submit(self._pool, task, policy, bound)
   end
-  local task = core.task(spec)
-  local st = submit(self._pool, task, self.settings.queue_full,
-    self._queue_size + self._pool_size)
   if st == "closed" then
     return rejected(errors.client("SDK.ClientClosed",
       "the client was shut down; call enable_async to start a new pool"), cb)
@@ -199,9 +197,8 @@ function Client:_submit(spec, raw, cb)
       "the task queue is full (%d queued); retry later or use queue_full = \"block\"",
       self._pool:queued())), cb)
   end
-  local p = promise.new(task, self)
-  p._raw = raw
-  runtime.register(task:id(), p)
+  local p = promise.new(task, self, raw)
+  runtime.register(id, p)
   if cb then p:_listen(cb) end
   return p
 end
@@ -212,19 +209,19 @@ function Client:call_async(action, p, opts, cb)
   if type(action) ~= "string" then error("call_async: action must be a string", 2) end
   if p ~= nil and type(p) ~= "table" then error("call_async: params must be a table", 2) end
   if cb ~= nil and type(cb) ~= "function" then error("call_async: callback must be a function", 2) end
-  if not self._pool then return self:_submit(nil, nil, cb) end
-  local spec, err = request.for_action(self, action, p, opts, 2)
-  if not spec then return rejected(err, cb) end
-  return self:_submit(spec, opts and opts.raw, cb)
+  if not self._pool then return self:_submit(nil, nil, nil, cb) end
+  local task, id = request.for_action(self, action, p, opts, 2)
+  if not task then return rejected(id, cb) end
+  return self:_submit(task, id, opts and opts.raw, cb)
 end
 
 --- The CommonRequest, async: returns a promise; `cb(res, err)` runs at a delivery.
 function Client:request_async(req, cb)
   if cb ~= nil and type(cb) ~= "function" then error("request_async: callback must be a function", 2) end
-  if not self._pool then return self:_submit(nil, nil, cb) end
-  local spec, err = request.for_common(self, req, 2)
-  if not spec then return rejected(err, cb) end
-  return self:_submit(spec, req.raw, cb)
+  if not self._pool then return self:_submit(nil, nil, nil, cb) end
+  local task, id = request.for_common(self, req, 2)
+  if not task then return rejected(id, cb) end
+  return self:_submit(task, id, req.raw, cb)
 end
 
 M.Client = Client

@@ -26,12 +26,13 @@ function M.request(t)
     return nil, errors.client("SDK.InvalidParam", "not an http(s) URL: " .. t.url)
   end
   if path == "" then path = "/" end
-  local result = runtime.core():perform(core.task({
+  local task = core.task({
     signature_version = "none", style = "roa", scheme = scheme, host = host, path = path,
     method = (t.method or "GET"):upper(), headers = header_list(t.headers), body = t.body,
     connect_timeout = t.connect_timeout, read_timeout = t.read_timeout, timeout = t.timeout,
     ca_file = t.ca_file, insecure = t.insecure, max_attempts = 1, raw = true,
-  }))
+  })
+  local result = runtime.core():perform(task)
   if result.error then return nil, errors.from_transport(result) end
   return { status = result.status, headers = response.headers(result), body = result.body }
 end

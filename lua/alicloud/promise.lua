@@ -18,9 +18,11 @@ function M.is(v)
   return getmetatable(v) == Promise
 end
 
---- A pending promise; `task` (C task) and `client` are set for async calls.
-function M.new(task, client)
-  return setmetatable({ _state = "pending", _task = task, _client = client }, Promise)
+--- A pending promise; `task` (C task), `client` and `raw` are set for async calls.
+function M.new(task, client, raw)
+  -- the fields a call's promise gets, named so that the table is sized once
+  return setmetatable({ _state = "pending", _task = task, _client = client, _raw = raw,
+    _cb = nil, _value = nil }, Promise)
 end
 
 function M.rejected(err)
@@ -46,15 +48,25 @@ local function run_callback(callback, p)
   if not ok then runtime.report(err) end
 end
 
+-- Queues callback(res, err) for a settled promise: the job runner's xpcall is the callback's
+-- (an error goes to alicloud.on_error), so no wrapper runs per call.
+local function defer_callback(callback, state, value)
+  if state == "fulfilled" then
+    runtime.defer(callback, value, nil)
+  else
+    runtime.defer(callback, nil, value)
+  end
+end
+
 --- Settles once; later calls do nothing. Handlers are deferred to the next delivery.
 function Promise:_settle(state, value)
   if self._state ~= "pending" then return false end
   self._state, self._value = state, value
   self._client = nil
   local handlers = self._handlers
-  self._handlers = nil
+  if handlers then self._handlers = nil end
   runtime.forget(self)
-  if self._cb then runtime.defer(run_callback, self._cb, self) end
+  if self._cb then defer_callback(self._cb, state, value) end
   if handlers then
     for i = 1, #handlers do runtime.defer(handlers[i], state, value) end
   end
@@ -91,7 +103,7 @@ end
 -- callback form).
 function Promise:_listen(callback)
   if self._state ~= "pending" then
-    runtime.defer(run_callback, callback, self)
+    defer_callback(callback, self._state, self._value)
   elseif self._cb == nil then
     self._cb = callback
     runtime.observe(self)

@@ -1,5 +1,7 @@
---- Turns a call (an action by name, or a CommonRequest) into a task spec: everything the C
--- core needs, as plain strings and numbers, so a worker never touches Lua.
+--- Turns a call (an action by name, or a CommonRequest) into a C task: everything the core
+-- needs, as plain strings and numbers, so a worker never touches Lua. What the calls of a
+-- client share (host, credentials, transport) is a template, copied into C once per client
+-- and credential snapshot; core.task(template, ...) takes the call's own fields as arguments.
 local core = require("alicloud.core")
 local config = require("alicloud.config")
 local endpoints = require("alicloud.endpoints")
@@ -38,19 +40,23 @@ function M.split_options(opts, allowed, what, level)
   return inline
 end
 
-local provider_headers = {} -- provider name -> its header pair (read-only, shared by calls)
+local provider_lists = {} -- provider name -> { its header pair } (read-only, shared by calls)
+
+-- The headers of a call without the caller's: the Go SDK's x-acs-credentials-provider.
+local function provider_list(provider)
+  local list = provider_lists[provider]
+  if not list then
+    list = { { "x-acs-credentials-provider", provider } }
+    provider_lists[provider] = list
+  end
+  return list
+end
+
+local function by_name(a, b) return a[1] < b[1] end
 
 -- The caller's headers as sorted pairs, plus the Go SDK's x-acs-credentials-provider.
 local function header_pairs(h, provider)
-  local out = {}
-  if provider then
-    local pair = provider_headers[provider]
-    if not pair then
-      pair = { "x-acs-credentials-provider", provider }
-      provider_headers[provider] = pair
-    end
-    out[1] = pair
-  end
+  local out = { provider and provider_list(provider)[1] or nil }
   if h == nil then return out end
   if type(h) ~= "table" then error("headers must be a table", 0) end
   for k, v in pairs(h) do
@@ -60,7 +66,7 @@ local function header_pairs(h, provider)
       out[#out + 1] = { tostring(k), tostring(v) }
     end
   end
-  table.sort(out, function(a, b) return a[1] < b[1] end)
+  if #out > 1 then table.sort(out, by_name) end
   return out
 end
 
@@ -119,7 +125,10 @@ local function common(client, s)
   return c
 end
 
--- Host, credentials and transport: what every request needs. nil, err on runtime failures.
+-- The template for host, credentials and transport: what every request needs. Returns the
+-- template, the common fields and the credentials' provider name; nil, err on runtime failures.
+-- The client keeps the one for its own settings, rebuilt when the host or the credential
+-- snapshot changes (providers hand out a new, immutable snapshot when credentials rotate).
 local function base(client, s, endpoint)
   local host = endpoint or client.endpoint or client._host
   if not host then
@@ -132,15 +141,21 @@ local function base(client, s, endpoint)
   if not cred then return nil, cerr end
   local snap, err = cred:get()
   if not snap then return nil, err end
-  local spec = {}
-  for k, v in next, common(client, s) do spec[k] = v end
-  spec.host = host
-  spec.access_key_id = snap.access_key_id
-  spec.access_key_secret = snap.access_key_secret
-  spec.security_token = snap.security_token
-  spec.bearer_token = snap.bearer_token
-  spec.provider = snap.provider
-  return spec
+  local c = common(client, s)
+  local t = client._template
+  if t and t.common == c and t.host == host and t.snap == snap then
+    return t.core, c, t.provider
+  end
+  local spec = { host = host, access_key_id = snap.access_key_id,
+    access_key_secret = snap.access_key_secret, security_token = snap.security_token,
+    bearer_token = snap.bearer_token }
+  for k, v in next, c do spec[k] = v end
+  local provider = snap.provider
+  local tmpl = core.template(spec)
+  if s == client.settings then
+    client._template = { core = tmpl, common = c, host = host, snap = snap, provider = provider }
+  end
+  return tmpl, c, provider
 end
 
 -- Settings for one call: the client's own unless the call overrides config fields.
@@ -177,19 +192,16 @@ local function body_of(value)
   return json.encode(value), "application/json"
 end
 
--- Runs fn(...), turning what it raises (unsendable parameters) into SDK.InvalidParam.
-local function build(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if not ok then
-    if errors.is(err) then return nil, err end
-    return nil, errors.client("SDK.InvalidParam", tostring(err))
-  end
-  return true
+-- What a call raised while being built (unsendable parameters), as SDK.InvalidParam.
+local function invalid_param(err)
+  if errors.is(err) then return err end
+  return errors.client("SDK.InvalidParam", tostring(err))
 end
 
+
 -- Where a ROA action's params go: the catalogue's positions; unknown ones in the body when
--- the method carries one, otherwise in the query.
-local function place_roa_params(spec, def, p, method)
+-- the method carries one, otherwise in the query. Returns query, body, content_type.
+local function place_roa_params(headers, def, p, method)
   local body, query = {}, {}
   local has_body = method ~= "GET" and method ~= "HEAD" and method ~= "DELETE"
   for k, v in pairs(p) do
@@ -197,38 +209,65 @@ local function place_roa_params(spec, def, p, method)
     if where == "Query" or (where == nil and not has_body) then
       query[k] = v
     elseif where == "Header" then
-      spec.headers[#spec.headers + 1] = { k, params.scalar(v, k) }
+      headers[#headers + 1] = { k, params.scalar(v, k) }
     elseif where == "Body" or (where == nil and has_body) then
       body[k] = v
     end
   end
-  spec.query = params.flatten(query, json.null)
-  if next(body) then spec.body, spec.content_type = body_of(body) end
+  if next(body) then return params.flatten(query, json.null), body_of(body) end
+  return params.flatten(query, json.null)
 end
 
--- Fills the action-specific part of a spec; raises (level 0) on unsendable parameters.
-local function fill_action(spec, def, p, opts, region)
-  spec.headers = header_pairs(opts.headers, spec.provider)
+-- The RegionId parameter of a region's RPC calls, alone and as the whole query of a call
+-- without params (read-only, shared by calls: C copies them, nothing appends to them).
+local region_pairs, region_queries = {}, {}
+local NO_HEADERS = {}
+
+-- The parts of client:Action(p, opts) that come from the params: headers, path, query, body
+-- and content type. Raises (level 0) on unsendable parameters.
+local function action_parts(def, method, p, opts, region, provider)
+  local headers
+  if opts.headers == nil and def.style ~= "roa" then -- shared: only ROA adds Header params
+    headers = provider and provider_list(provider) or NO_HEADERS
+  else
+    headers = header_pairs(opts.headers, provider)
+  end
+  local path, query, body, content_type = "/"
   if def.style == "roa" then
     p = p or {}
-    spec.path = M.encode_path(def.path or "/", p)
-    place_roa_params(spec, def, p, spec.method)
-  else
-    spec.path = "/"
-    spec.query = params.flatten(p, json.null)
-    if region and not (p and p.RegionId) then
-      spec.query[#spec.query + 1] = { "RegionId", region }
+    path = M.encode_path(def.path or "/", p)
+    query, body, content_type = place_roa_params(headers, def, p, method)
+  elseif region and not (p and p.RegionId) then
+    local pair = region_pairs[region]
+    if not pair then
+      pair = { "RegionId", region }
+      region_pairs[region] = pair
+      region_queries[region] = { pair }
     end
+    if p == nil or next(p) == nil then
+      query = region_queries[region] -- the usual DescribeX({})
+    else
+      query = params.flatten(p, json.null)
+      query[#query + 1] = pair
+    end
+  else
+    query = params.flatten(p, json.null)
   end
-  if opts.body ~= nil then spec.body, spec.content_type = body_of(opts.body) end
+  if opts.body ~= nil then body, content_type = body_of(opts.body) end
+  return headers, path, query, body, content_type
 end
 
 local NO_OPTS = {}
+local read_only_actions = {} -- action name -> products.is_read_only(name), computed once
 
---- The spec for client:Action(params, opts). Returns spec, or nil and err.
+--- The task for client:Action(params, opts). Returns task, id, or nil and err.
 function M.for_action(client, action, p, opts, level)
-  local s = settings_for(client, opts, action, level + 1)
-  opts = opts or NO_OPTS
+  local s = client.settings
+  if opts == nil then
+    opts = NO_OPTS
+  else
+    s = settings_for(client, opts, action, level + 1)
+  end
   local actions = client._actions
   local def = actions[action]
   if not def then
@@ -240,26 +279,30 @@ function M.for_action(client, action, p, opts, level)
     end
     actions[action] = def
   end
-  local spec, err = base(client, s, opts.endpoint)
-  if not spec then return nil, err end
-  spec.style = def.style
-  spec.action = action
-  spec.method = opts.method and opts.method:upper()
-    or def.method or (def.style == "roa" and "GET" or "POST")
+  local tmpl, err, provider = base(client, s, opts.endpoint)
+  if not tmpl then return nil, err end
   local read_only = def.read_only
-  if read_only == nil then read_only = products.is_read_only(action) end
-  spec.read_only = read_only
-  spec.raw = opts.raw and true or nil
-  local ok, berr = build(fill_action, spec, def, p, opts, client.region)
-  if not ok then return nil, berr end
-  return spec
+  if read_only == nil then
+    read_only = read_only_actions[action]
+    if read_only == nil then
+      read_only = products.is_read_only(action)
+      read_only_actions[action] = read_only
+    end
+  end
+  local method = opts.method and opts.method:upper()
+    or def.method or (def.style == "roa" and "GET" or "POST")
+  local ok, headers, path, query, body, content_type = pcall(action_parts, def, method, p, opts,
+    client.region, provider)
+  if not ok then return nil, invalid_param(headers) end
+  return core.task(tmpl, def.style, action, nil, method, path, query, nil, headers, body,
+    content_type, read_only, opts.raw)
 end
 
---- The spec for client:request(req), the CommonRequest. Returns spec, or nil and err.
+--- The task for client:request(req), the CommonRequest. Returns task, id, or nil and err.
 function M.for_common(client, req, level)
   if type(req) ~= "table" then error("request: expected a table", level + 1) end
   local inline = M.split_options(req, M.REQUEST_FIELDS, "request", level + 1)
-  local s = config.merge(client.settings, inline)
+  local s = next(inline) == nil and client.settings or config.merge(client.settings, inline)
   local style = req.style or (req.pathname and "roa") or client.product.style or "rpc"
   if style ~= "rpc" and style ~= "roa" then error("request: style must be rpc or roa", level + 1) end
   if style == "rpc" and type(req.action) ~= "string" then
@@ -270,19 +313,16 @@ function M.for_common(client, req, level)
       error(string.format("request: %s must be a string", k), level + 1)
     end
   end
-  local spec, err = base(client, s, req.endpoint)
-  if not spec then return nil, err end
-  if spec.signature_version == "v3" and type(req.action) ~= "string" then
+  local tmpl, c, provider = base(client, s, req.endpoint)
+  if not tmpl then return nil, c end
+  if c.signature_version == "v3" and type(req.action) ~= "string" then
     error("request: V3 signing needs an action (it is signed as x-acs-action)", level + 1)
   end
-  spec.style = style
-  spec.action = req.action
-  spec.version = req.version or spec.version
+  local spec = {}
   spec.method = (req.method or (style == "roa" and "GET" or "POST")):upper()
-  spec.read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
-  spec.raw = req.raw and true or nil
-  local ok, berr = build(function()
-    spec.headers = header_pairs(req.headers, spec.provider)
+  local read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
+  local ok, berr = pcall(function()
+    spec.headers = header_pairs(req.headers, provider)
     spec.path = style == "roa" and M.encode_path(req.pathname or "/", req.path_params) or "/"
     spec.query = params.flatten(req.query, json.null)
     if style == "rpc" and client.region and not (req.query and req.query.RegionId) then
@@ -292,8 +332,9 @@ function M.for_common(client, req, level)
     if req.body ~= nil then spec.body, spec.content_type = body_of(req.body) end
     if req.content_type then spec.content_type = req.content_type end
   end)
-  if not ok then return nil, berr end
-  return spec
+  if not ok then return nil, invalid_param(berr) end
+  return core.task(tmpl, style, req.action, req.version, spec.method, spec.path, spec.query,
+    spec.form, spec.headers, spec.body, spec.content_type, read_only, req.raw)
 end
 
 return M

@@ -7,6 +7,8 @@ local errors = require("alicloud.errors")
 local M = {}
 
 local REGISTRY_KEY = "alicloud.runtime"
+local registry = debug.getregistry() -- the same table for the life of the state
+local traceback = debug.traceback
 
 local function fresh()
   return {
@@ -47,11 +49,10 @@ end
 -- The runtime, kept in the registry so that reloading the module (busted's insulate) keeps
 -- one. Cheap: no fork check (see checked()).
 local function state()
-  local reg = debug.getregistry()
-  local R = reg[REGISTRY_KEY]
+  local R = registry[REGISTRY_KEY]
   if not R then
     R = fresh()
-    reg[REGISTRY_KEY] = R
+    registry[REGISTRY_KEY] = R
   end
   return R
 end
@@ -61,7 +62,7 @@ M.state = state
 -- place that checks for a fork.
 local function checked()
   local R = state()
-  if R.core:forked() then R = after_fork(debug.getregistry(), R) end
+  if R.core:forked() then R = after_fork(registry, R) end
   return R
 end
 
@@ -111,7 +112,7 @@ end
 --- Runs fn(a, b) at the next delivery, never now.
 function M.defer(fn, a, b)
   local R = state()
-  local was_idle = idle(R)
+  local was_idle = R.count == 0 and R.jhead > R.jtail -- idle(R), inlined: once per callback
   local t = R.jtail + 1
   R.jobs[t], R.ja[t], R.jb[t] = fn, a, b -- three arrays: no table per job
   R.jtail = t
@@ -124,9 +125,11 @@ function M.observe(p)
   if p._state == "pending" then state().observed[p] = true end
 end
 
---- Registers an async call: its promise settles when the task's completion arrives.
+--- Registers an async call: its promise settles when the task's completion arrives. The call
+-- was just submitted to a pool of this process, made with this process's runtime: no fork
+-- check needed.
 function M.register(id, p)
-  local R = checked()
+  local R = state()
   local was_idle = idle(R)
   R.calls[id] = p
   R.count = R.count + 1
@@ -153,7 +156,7 @@ local function run_jobs(R)
     local fn, a, b = jobs[h], ja[h], jb[h]
     jobs[h], ja[h], jb[h] = nil, nil, nil
     R.jhead = h + 1
-    local ok, err = xpcall(fn, debug.traceback, a, b)
+    local ok, err = xpcall(fn, traceback, a, b)
     if not ok then M.report(err) end
   end
 end
