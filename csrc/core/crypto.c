@@ -38,16 +38,24 @@ __attribute__((destructor)) static void free_digests(void)
     EVP_MD_free(md_md5);
 }
 
+/* H(a || b) with ctx, which the caller owns: HMAC runs two digests on one context. */
+static int digest_ctx(EVP_MD_CTX *ctx, const EVP_MD *md, const void *a, size_t an, const void *b,
+                      size_t bn, unsigned char *out, unsigned int want)
+{
+    unsigned int len = 0;
+    int ok = ctx && md && EVP_DigestInit_ex2(ctx, md, NULL) &&
+             EVP_DigestUpdate(ctx, a ? a : "", an) && (!bn || EVP_DigestUpdate(ctx, b, bn)) &&
+             EVP_DigestFinal_ex(ctx, out, &len) && len == want;
+    return ok ? 0 : -1;
+}
+
 static int digest(const EVP_MD *md, const void *a, size_t an, const void *b, size_t bn,
                   unsigned char *out, unsigned int want)
 {
-    unsigned int len = 0;
-    EVP_MD_CTX *ctx = md ? EVP_MD_CTX_new() : NULL;
-    int ok = ctx && EVP_DigestInit_ex2(ctx, md, NULL) && EVP_DigestUpdate(ctx, a ? a : "", an) &&
-             (!bn || EVP_DigestUpdate(ctx, b, bn)) && EVP_DigestFinal_ex(ctx, out, &len) &&
-             len == want;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int rc = digest_ctx(ctx, md, a, an, b, bn, out, want);
     EVP_MD_CTX_free(ctx);
-    return ok ? 0 : -1;
+    return rc;
 }
 
 /* HMAC (RFC 2104) over a pre-fetched digest: H((K ^ opad) || H((K ^ ipad) || m)). */
@@ -56,19 +64,21 @@ static int hmac(const EVP_MD *md, const void *key, size_t keylen, const void *da
 {
     enum { BLOCK = 64 }; /* SHA-1 and SHA-256 block size */
     unsigned char k[BLOCK] = {0}, pad[BLOCK], inner[EVP_MAX_MD_SIZE];
-    if (keylen > BLOCK) {
-        if (digest(md, key, keylen, NULL, 0, k, want) != 0)
-            return -1;
-    } else if (keylen) {
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new(); /* one context for all the digests: a malloc less */
+    int rc = 0;
+    if (keylen > BLOCK)
+        rc = digest_ctx(ctx, md, key, keylen, NULL, 0, k, want); /* fails on a NULL ctx */
+    else if (keylen)
         memcpy(k, key, keylen);
-    }
     for (int i = 0; i < BLOCK; i++)
         pad[i] = k[i] ^ 0x36;
-    int rc = digest(md, pad, BLOCK, data, n, inner, want);
+    if (rc == 0)
+        rc = digest_ctx(ctx, md, pad, BLOCK, data, n, inner, want);
     for (int i = 0; i < BLOCK; i++)
         pad[i] = k[i] ^ 0x5c;
     if (rc == 0)
-        rc = digest(md, pad, BLOCK, inner, want, out, want);
+        rc = digest_ctx(ctx, md, pad, BLOCK, inner, want, out, want);
+    EVP_MD_CTX_free(ctx);
     acs_wipe(k, sizeof k);
     acs_wipe(pad, sizeof pad);
     return rc;

@@ -13,6 +13,9 @@
  * Works on bytes: UTF-8 text comes out as one %XX per byte. */
 int acs_pct_encode(acs_buf *b, const char *s, size_t n);
 
+/* encode(name) "=" encode(value), for NUL-terminated name and value. */
+int acs_pct_encode_pair(acs_buf *b, const char *name, const char *value);
+
 /* Same, per path segment: '/' is kept, everything between slashes is encoded as above. */
 int acs_pct_encode_path(acs_buf *b, const char *s, size_t n);
 

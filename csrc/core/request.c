@@ -12,16 +12,8 @@
 #include "encode.h"
 #include "sign.h"
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
+/* name and value share one allocation (value follows name's NUL): half the mallocs, and
+ * freeing the name frees both. */
 int acs_kvlist_add(acs_kvlist *l, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     if (l->n == l->cap) {
@@ -32,15 +24,17 @@ int acs_kvlist_add(acs_kvlist *l, const char *name, size_t nlen, const char *val
         l->items = items;
         l->cap = cap;
     }
-    char *n = dup_n(name, nlen);
-    char *v = dup_n(value, vlen);
-    if (!n || !v) {
-        free(n);
-        free(v);
+    if (nlen > (size_t)-1 / 2 - 2 || vlen > (size_t)-1 / 2)
         return -1;
-    }
+    char *n = malloc(nlen + vlen + 2);
+    if (!n)
+        return -1;
+    memcpy(n, name, nlen);
+    n[nlen] = '\0';
+    memcpy(n + nlen + 1, value, vlen);
+    n[nlen + 1 + vlen] = '\0';
     l->items[l->n].name = n;
-    l->items[l->n].value = v;
+    l->items[l->n].value = n + nlen + 1;
     l->n++;
     return 0;
 }
@@ -60,10 +54,8 @@ const char *acs_kvlist_get(const acs_kvlist *l, const char *name)
 
 void acs_kvlist_free(acs_kvlist *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->items[i].name);
-        free(l->items[i].value);
-    }
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].name); /* the value lives in the same block */
     free(l->items);
     l->items = NULL;
     l->n = l->cap = 0;
@@ -118,15 +110,58 @@ void acs_wire_free(acs_wire *w)
 
 /* ---- time formats (locale-independent) ---- */
 
+/* UTC calendar fields from seconds since the epoch, without gmtime_r and snprintf: those
+ * cost more than signing the rest of the request. Days to civil date: H. Hinnant's algorithm
+ * (proleptic Gregorian, exact for any day count). */
+typedef struct {
+    long long year;
+    int mon, mday, hour, min, sec, wday; /* mon 1..12, wday 0 = Sunday */
+} utc_fields;
+
+static utc_fields utc_of(long long now)
+{
+    long long days = now / 86400, secs = now % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    utc_fields t = {.hour = (int)(secs / 3600), .min = (int)(secs / 60 % 60),
+                    .sec = (int)(secs % 60), .wday = (int)((days % 7 + 11) % 7)}; /* 1970-01-01: Thu */
+    long long z = days + 719468; /* days since 0000-03-01 */
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;                                      /* [0, 146096] */
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365], from March */
+    long long mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
+    t.mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    t.mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+    t.year = yoe + era * 400 + (t.mon <= 2);
+    return t;
+}
+
+/* width decimal digits of v, zero-padded; returns the end */
+static char *put_digits(char *p, long long v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
 static void fmt_iso8601(long long now, char out[32])
 {
-    /* gmtime_r fields are bounded; the cast keeps gcc's truncation check quiet. */
-    time_t t = (time_t)now;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", (tm.tm_year + 1900) % 10000,
-             (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100);
+    utc_fields t = utc_of(now);
+    char *p = put_digits(out, (t.year % 10000 + 10000) % 10000, 4); /* YYYY-MM-DDTHH:MM:SSZ */
+    *p++ = '-';
+    p = put_digits(p, t.mon, 2);
+    *p++ = '-';
+    p = put_digits(p, t.mday, 2);
+    *p++ = 'T';
+    p = put_digits(p, t.hour, 2);
+    *p++ = ':';
+    p = put_digits(p, t.min, 2);
+    *p++ = ':';
+    p = put_digits(p, t.sec, 2);
+    memcpy(p, "Z", 2);
 }
 
 static void fmt_http_date(long long now, char out[40])
@@ -134,12 +169,21 @@ static void fmt_http_date(long long now, char out[40])
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t t = (time_t)now;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
-             tm.tm_mday % 100, months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000,
-             tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+    utc_fields t = utc_of(now); /* Www, DD Mon YYYY HH:MM:SS GMT */
+    memcpy(out, days[t.wday], 3);
+    memcpy(out + 3, ", ", 2);
+    char *p = put_digits(out + 5, t.mday, 2);
+    *p++ = ' ';
+    memcpy(p, months[t.mon - 1], 3);
+    p[3] = ' ';
+    p = put_digits(p + 4, (t.year % 10000 + 10000) % 10000, 4);
+    *p++ = ' ';
+    p = put_digits(p, t.hour, 2);
+    *p++ = ':';
+    p = put_digits(p, t.min, 2);
+    *p++ = ':';
+    p = put_digits(p, t.sec, 2);
+    memcpy(p, " GMT", 5);
 }
 
 /* ---- helpers ---- */
@@ -150,9 +194,7 @@ static void encode_pairs(acs_buf *b, const acs_kvlist *l)
     for (size_t i = 0; i < l->n; i++) {
         if (i)
             acs_buf_putc(b, '&');
-        acs_pct_encode(b, l->items[i].name, strlen(l->items[i].name));
-        acs_buf_putc(b, '=');
-        acs_pct_encode(b, l->items[i].value, strlen(l->items[i].value));
+        acs_pct_encode_pair(b, l->items[i].name, l->items[i].value);
     }
 }
 
@@ -227,6 +269,66 @@ static int sign_into(const acs_sign_input *in, acs_sign_output *out, char *err, 
 
 /* ---- RPC, signature v1: everything signed travels in the query; form in the body ---- */
 
+/* Appends "&"(unless first) encode(name)=encode(value) and records where the pair landed. */
+static void encode_param(acs_buf *enc, int first, const char *name, const char *value,
+                         acs_rpc_param *p)
+{
+    if (!first)
+        acs_buf_putc(enc, '&');
+    *p = (acs_rpc_param){name, enc->len, 0};
+    acs_pct_encode_pair(enc, name, value);
+    p->len = enc->len - p->off;
+}
+
+/* URL query, then form, each pair encoded once into enc: the signer sorts the recorded
+ * pairs, and the URL and body take their halves of enc as they are. */
+static const char *rpc_sign_and_send(const acs_request *r, const acs_pair *add, size_t na,
+                                     acs_rpc_param *p, acs_buf *enc, acs_buf *sts, acs_wire *w)
+{
+    const acs_kvlist *q = &r->query, *f = &r->form;
+    size_t i = 0, worst = 0; /* 3 bytes per byte and a separator: one allocation */
+    for (size_t j = 0; j < q->n; j++)
+        worst += 3 * (strlen(q->items[j].name) + strlen(q->items[j].value)) + 2;
+    for (size_t j = 0; j < na; j++)
+        worst += 3 * (strlen(add[j].name) + strlen(add[j].value)) + 2;
+    for (size_t j = 0; j < f->n; j++)
+        worst += 3 * (strlen(f->items[j].name) + strlen(f->items[j].value)) + 2;
+    acs_buf_reserve(enc, worst);
+    for (size_t j = 0; j < q->n; j++, i++)
+        encode_param(enc, i == 0, q->items[j].name, q->items[j].value, &p[i]);
+    for (size_t j = 0; j < na; j++, i++)
+        encode_param(enc, i == 0, add[j].name, add[j].value, &p[i]);
+    size_t qlen = enc->len; /* the form follows, its pairs joined by '&' again */
+    for (size_t j = 0; j < f->n; j++, i++)
+        encode_param(enc, j == 0, f->items[j].name, f->items[j].value, &p[i]);
+    if (enc->oom)
+        return "out of memory";
+    acs_buf sig = ACS_BUF_INIT;
+    const char *secret = r->creds.access_key_secret ? r->creds.access_key_secret : "";
+    const char *msg = acs_sign_rpc_encoded(r->method, secret, enc->data, p, i, sts, &sig);
+    if (!msg) {
+        acs_buf *u = &w->url;
+        size_t slen = strlen(r->scheme), hlen = strlen(r->host);
+        acs_buf_reserve(u, slen + 3 + hlen + 2 + qlen + 11 + 3 * sig.len);
+        acs_buf_append(u, r->scheme, slen);
+        acs_buf_append(u, "://", 3);
+        acs_buf_append(u, r->host, hlen);
+        acs_buf_append(u, "/?", 2);
+        acs_buf_append(u, enc->data, qlen);
+        acs_buf_append(u, "&Signature=", 11);
+        acs_pct_encode(u, sig.data, sig.len);
+        if (f->n)
+            acs_buf_append(&w->body, enc->data + qlen, enc->len - qlen);
+        else if (r->body_len)
+            acs_buf_append(&w->body, r->body, r->body_len);
+        w->string_to_sign = acs_buf_steal(sts);
+        if (u->oom || w->body.oom || !w->string_to_sign)
+            msg = "out of memory";
+    }
+    acs_buf_free(&sig);
+    return msg;
+}
+
 static int build_rpc_v1(const acs_request *r, long long now, acs_wire *w, char *err, size_t errlen)
 {
     char ts[32], nonce[33];
@@ -235,64 +337,45 @@ static int build_rpc_v1(const acs_request *r, long long now, acs_wire *w, char *
         snprintf(err, errlen, "cannot generate a nonce");
         return -1;
     }
-    acs_kvlist q = {0};
-    int rc = copy_list(&q, &r->query);
-    if (!acs_kvlist_get(&q, "Action") && r->action)
-        rc |= kv_add(&q, "Action", r->action);
-    if (!acs_kvlist_get(&q, "Version") && r->version)
-        rc |= kv_add(&q, "Version", r->version);
-    if (!acs_kvlist_get(&q, "Format"))
-        rc |= kv_add(&q, "Format", "JSON");
-    rc |= kv_add(&q, "Timestamp", ts);
-    rc |= kv_add(&q, "SignatureNonce", nonce);
-    rc |= kv_add(&q, "SignatureMethod", "HMAC-SHA1");
-    rc |= kv_add(&q, "SignatureVersion", "1.0");
+    /* What signing adds, after the caller's parameters (the URL keeps this order). */
+    acs_pair add[9];
+    size_t na = 0;
+    if (!acs_kvlist_get(&r->query, "Action") && r->action)
+        add[na++] = (acs_pair){"Action", r->action};
+    if (!acs_kvlist_get(&r->query, "Version") && r->version)
+        add[na++] = (acs_pair){"Version", r->version};
+    if (!acs_kvlist_get(&r->query, "Format"))
+        add[na++] = (acs_pair){"Format", "JSON"};
+    add[na++] = (acs_pair){"Timestamp", ts};
+    add[na++] = (acs_pair){"SignatureNonce", nonce};
+    add[na++] = (acs_pair){"SignatureMethod", "HMAC-SHA1"};
+    add[na++] = (acs_pair){"SignatureVersion", "1.0"};
     if (r->creds.bearer_token) {
-        rc |= kv_add(&q, "BearerToken", r->creds.bearer_token);
-        rc |= kv_add(&q, "SignatureType", "BEARERTOKEN");
+        add[na++] = (acs_pair){"BearerToken", r->creds.bearer_token};
+        add[na++] = (acs_pair){"SignatureType", "BEARERTOKEN"};
     } else {
-        rc |= kv_add(&q, "AccessKeyId", r->creds.access_key_id ? r->creds.access_key_id : "");
+        add[na++] = (acs_pair){"AccessKeyId", r->creds.access_key_id ? r->creds.access_key_id : ""};
         if (r->creds.security_token)
-            rc |= kv_add(&q, "SecurityToken", r->creds.security_token);
+            add[na++] = (acs_pair){"SecurityToken", r->creds.security_token};
     }
-    pair_view qv = {0}, fv = {0};
-    if (rc || view_of(&qv, &q) || view_of(&fv, &r->form)) {
-        snprintf(err, errlen, "out of memory");
-        free(qv.items);
-        acs_kvlist_free(&q);
-        return -1;
-    }
-    acs_sign_input in = {
-        .style = ACS_SIGN_RPC, .method = r->method, .path = "/",
-        .query = qv.items, .nquery = qv.n, .form = fv.items, .nform = fv.n,
-        .access_key_secret = r->creds.access_key_secret ? r->creds.access_key_secret : "",
-    };
-    acs_sign_output out;
-    rc = sign_into(&in, &out, err, errlen);
-    free(qv.items);
-    free(fv.items);
-    if (rc == 0) {
-        /* The URL carries the query only: form parameters are signed but travel in the body. */
-        acs_buf_puts(&w->url, r->scheme);
-        acs_buf_puts(&w->url, "://");
-        acs_buf_puts(&w->url, r->host);
-        acs_buf_puts(&w->url, "/?");
-        encode_pairs(&w->url, &q);
-        acs_buf_puts(&w->url, "&Signature=");
-        acs_pct_encode(&w->url, out.signature, strlen(out.signature));
-        w->string_to_sign = out.string_to_sign;
-        out.string_to_sign = NULL;
-        rc = add_common_headers(r, &w->headers);
+    size_t n = r->query.n + na + r->form.n;
+    acs_rpc_param *p = n < (size_t)-1 / sizeof *p ? malloc(n * sizeof *p) : NULL;
+    acs_buf enc = ACS_BUF_INIT, sts = ACS_BUF_INIT;
+    const char *msg = p ? rpc_sign_and_send(r, add, na, p, &enc, &sts, w) : "out of memory";
+    free(p);
+    acs_buf_free(&enc);
+    acs_buf_free(&sts);
+    if (!msg) {
+        int rc = add_common_headers(r, &w->headers);
         const char *ct = body_content_type(r);
         if (ct)
             rc |= kv_add(&w->headers, "Content-Type", ct);
-        rc |= build_body(r, w);
-        if (rc || w->url.oom)
-            snprintf(err, errlen, "out of memory");
+        if (rc)
+            msg = "out of memory";
     }
-    acs_sign_output_free(&out);
-    acs_kvlist_free(&q);
-    return rc ? -1 : 0;
+    if (msg)
+        snprintf(err, errlen, "%s", msg);
+    return msg ? -1 : 0;
 }
 
 /* ---- ROA and V3 share the URL shape: path plus percent-encoded query ---- */

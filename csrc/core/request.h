@@ -10,7 +10,7 @@
 
 typedef struct {
     char *name;
-    char *value;
+    char *value; /* shares name's allocation (after its NUL): only name is freed */
 } acs_kv;
 
 typedef struct {

@@ -95,19 +95,17 @@ static int pair_ref_cmp(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* a ∪ b sorted, or NULL when out of memory. Free with free(). */
-static pair_ref *sort_pairs(const acs_pair *a, size_t na, const acs_pair *b, size_t nb)
+/* a sorted, or NULL when out of memory. Free with free(). */
+static pair_ref *sort_pairs(const acs_pair *a, size_t n)
 {
-    if (na > ((size_t)-1 / sizeof(pair_ref)) / 2 || nb > ((size_t)-1 / sizeof(pair_ref)) / 2)
+    if (n >= (size_t)-1 / sizeof(pair_ref))
         return NULL;
-    pair_ref *r = malloc((na + nb + 1) * sizeof *r);
+    pair_ref *r = malloc((n + 1) * sizeof *r);
     if (!r)
         return NULL;
-    for (size_t i = 0; i < na; i++)
+    for (size_t i = 0; i < n; i++)
         r[i] = (pair_ref){&a[i], i};
-    for (size_t i = 0; i < nb; i++)
-        r[na + i] = (pair_ref){&b[i], na + i};
-    qsort(r, na + nb, sizeof *r, pair_ref_cmp);
+    qsort(r, n, sizeof *r, pair_ref_cmp);
     return r;
 }
 
@@ -239,44 +237,104 @@ static status hmac_sha256_hex(const char *key, const acs_buf *msg, acs_buf *sig)
 
 /* ================================================================ RPC (signature v1) */
 
-/* encode(k)=encode(v) over query ∪ form, sorted by raw key, joined by "&"; "k=" when empty. */
-static status rpc_canonical_query(const acs_sign_input *in, acs_buf *q)
+/* Stable sort by raw name: binary insertion, so O(n log n) strcmp and one memmove per
+ * element; no allocation. Parameter lists are short and often nearly sorted already. */
+static void sort_params(acs_rpc_param *p, size_t n)
 {
-    pair_ref *r = sort_pairs(in->query, in->nquery, in->form, in->nform);
-    if (!r)
-        return ST_NOMEM;
-    for (size_t i = 0; i < in->nquery + in->nform; i++) {
-        if (i)
-            acs_buf_putc(q, '&');
-        acs_pct_encode(q, r[i].p->name, strlen(r[i].p->name));
-        acs_buf_putc(q, '=');
-        acs_pct_encode(q, r[i].p->value, strlen(r[i].p->value));
+    for (size_t i = 1; i < n; i++) {
+        acs_rpc_param x = p[i];
+        size_t lo = 0, hi = i;
+        while (lo < hi) { /* first slot whose name sorts after x: ties keep input order */
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcmp(p[mid].name, x.name) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        memmove(p + lo + 1, p + lo, (i - lo) * sizeof *p);
+        p[lo] = x;
     }
-    free(r);
-    return ST_OK;
 }
 
-/* StringToSign = METHOD&%2F&encode(canonical)  (double encoding: ':' ends up as %253A);
- * Signature = base64(HMAC-SHA1(secret + "&", StringToSign)). */
-static status sign_rpc(const acs_sign_input *in, acs_sign_output *out)
+/* StringToSign = METHOD&%2F&encode(canonical), canonical being the sorted k=v joined by "&"
+ * (double encoding: ':' ends up as %253A). Encodes segment by segment, "&" as "%26", so the
+ * canonical string itself is never needed. */
+static void rpc_string_to_sign(const char *method, const char *enc, const acs_rpc_param *p,
+                               size_t n, acs_buf *sts)
 {
-    acs_buf q = ACS_BUF_INIT, sts = ACS_BUF_INIT, key = ACS_BUF_INIT, sig = ACS_BUF_INIT;
-    status st = rpc_canonical_query(in, &q);
-    put_upper(&sts, in->method);
-    acs_buf_puts(&sts, "&%2F&");
-    acs_pct_encode(&sts, acs_buf_cstr(&q), q.len);
-    acs_buf_puts(&key, in->access_key_secret);
+    size_t len = strlen(method) + 5; /* worst case, so each segment is encoded in one pass */
+    for (size_t i = 0; i < n; i++)
+        len += 3 + 3 * p[i].len;
+    if (acs_buf_reserve(sts, len) != 0)
+        return;
+    put_upper(sts, method);
+    acs_buf_append(sts, "&%2F&", 5);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            acs_buf_append(sts, "%26", 3);
+        acs_pct_encode(sts, enc + p[i].off, p[i].len);
+    }
+}
+
+/* Signature = base64(HMAC-SHA1(secret + "&", StringToSign)). */
+static status rpc_sign_encoded(const char *method, const char *secret, const char *enc,
+                               acs_rpc_param *p, size_t n, acs_buf *sts, acs_buf *sig)
+{
+    sort_params(p, n);
+    rpc_string_to_sign(method, enc, p, n, sts);
+    acs_buf key = ACS_BUF_INIT;
+    acs_buf_puts(&key, secret);
     acs_buf_putc(&key, '&');
-    if (st == ST_OK)
-        st = key.oom ? ST_NOMEM : hmac_sha1_base64(acs_buf_cstr(&key), key.len, &sts, &sig);
+    status st = key.oom || sts->oom ? ST_NOMEM
+                                    : hmac_sha1_base64(acs_buf_cstr(&key), key.len, sts, sig);
     acs_wipe(key.data, key.cap);
     acs_buf_free(&key);
+    return st;
+}
+
+const char *acs_sign_rpc_encoded(const char *method, const char *secret, const char *enc,
+                                 acs_rpc_param *p, size_t n, acs_buf *sts, acs_buf *sig)
+{
+    if (!method || !secret || (n && !enc))
+        return "method, secret and parameters are required";
+    status st = rpc_sign_encoded(method, secret, enc, p, n, sts, sig);
+    return st == ST_OK ? NULL : st == ST_NOMEM ? "out of memory" : "OpenSSL signing failed";
+}
+
+/* Each pair of query ∪ form is encoded once into enc; the canonical query (sorted
+ * encode(k)=encode(v) joined by "&", "k=" when empty) is then assembled from those bytes. */
+static status sign_rpc(const acs_sign_input *in, acs_sign_output *out)
+{
+    size_t n = in->nquery + in->nform;
+    if (n >= (size_t)-1 / sizeof(acs_rpc_param))
+        return ST_NOMEM;
+    acs_rpc_param *p = malloc((n + 1) * sizeof *p);
+    if (!p)
+        return ST_NOMEM;
+    acs_buf enc = ACS_BUF_INIT, q = ACS_BUF_INIT, sts = ACS_BUF_INIT, sig = ACS_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        const acs_pair *pair = i < in->nquery ? &in->query[i] : &in->form[i - in->nquery];
+        p[i] = (acs_rpc_param){pair->name, enc.len, 0};
+        acs_pct_encode_pair(&enc, pair->name, pair->value);
+        p[i].len = enc.len - p[i].off;
+    }
+    status st = enc.oom ? ST_NOMEM
+                        : rpc_sign_encoded(in->method, in->access_key_secret, acs_buf_cstr(&enc),
+                                           p, n, &sts, &sig);
+    if (acs_buf_reserve(&q, enc.len + n) == 0) /* the same bytes plus n - 1 '&' */
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                acs_buf_putc(&q, '&');
+            acs_buf_append(&q, acs_buf_cstr(&enc) + p[i].off, p[i].len);
+        }
     if (st == ST_OK)
         st = take(&q, &out->canonicalized_query_string);
     if (st == ST_OK)
         st = take(&sts, &out->string_to_sign);
     if (st == ST_OK)
         st = take(&sig, &out->signature);
+    free(p);
+    acs_buf_free(&enc);
     acs_buf_free(&q);
     acs_buf_free(&sts);
     acs_buf_free(&sig);
@@ -290,7 +348,7 @@ static status sign_rpc(const acs_sign_input *in, acs_sign_output *out)
  * (getCanonicalizedQueryStringForROA) agree; Node writes "k=". No vector covers it. */
 static status roa_resource(const acs_sign_input *in, acs_buf *res)
 {
-    pair_ref *r = sort_pairs(in->query, in->nquery, NULL, 0);
+    pair_ref *r = sort_pairs(in->query, in->nquery);
     if (!r)
         return ST_NOMEM;
     acs_buf_puts(res, in->path ? in->path : "/");
@@ -364,7 +422,7 @@ static status sign_roa(const acs_sign_input *in, acs_sign_output *out)
  * encodes them). We follow the vector; real API parameter names never need encoding. */
 static status v3_query(const acs_sign_input *in, acs_buf *q)
 {
-    pair_ref *r = sort_pairs(in->query, in->nquery, NULL, 0);
+    pair_ref *r = sort_pairs(in->query, in->nquery);
     if (!r)
         return ST_NOMEM;
     for (size_t i = 0; i < in->nquery; i++) {

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+
 typedef enum { ACS_SIGN_RPC, ACS_SIGN_ROA, ACS_SIGN_V3 } acs_sign_style;
 
 typedef struct {
@@ -58,5 +60,18 @@ int acs_sign(const acs_sign_input *in, acs_sign_output *out, char *err, size_t e
 /* Frees every field and sets it to NULL; safe on a zeroed or already freed output. Nothing
  * secret is in it, so nothing needs wiping. */
 void acs_sign_output_free(acs_sign_output *out);
+
+/* RPC signing for a caller that has already percent-encoded every parameter (the request
+ * builder sends the same bytes in its URL and body, so each pair is encoded only once).
+ * p[i].off and p[i].len locate encode(name) "=" encode(value) in enc; p[i].name is the raw
+ * name, the sort key. Sorts p in place (stable), appends the string to sign to sts and the
+ * base64 signature to sig. NULL on success, else a message (no secret in it). */
+typedef struct {
+    const char *name;
+    size_t off, len;
+} acs_rpc_param;
+
+const char *acs_sign_rpc_encoded(const char *method, const char *secret, const char *enc,
+                                 acs_rpc_param *p, size_t n, acs_buf *sts, acs_buf *sig);
 
 #endif
