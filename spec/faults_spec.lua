@@ -24,6 +24,15 @@ describe("faults", function()
 
   local function fault(mode) return { headers = { ["x-fake-fault"] = mode } } end
 
+  -- A client whose calls start on a connection of their own (a new pool's): a reused one may
+  -- still carry junk that the previous fault sent late, which alicloud rightly re-sends on a
+  -- fresh connection once, and that re-send would count as an attempt here.
+  local function fresh_client()
+    local ecs = env.ecs({ retry = fast })
+    ecs:enable_async(1, 10)
+    return ecs
+  end
+
   -- code: what the user sees; ro / create: retried for a read-only call / a create call;
   -- nil: the documents leave it open (see below).
   local MODES = {
@@ -57,7 +66,7 @@ describe("faults", function()
     describe(m.what .. " (" .. m.mode .. ")", function()
       it("is " .. m.code .. " on every attempt of a read-only call"
         .. (m.ro == nil and "" or (m.ro and ", retried" or ", not retried")), function()
-        local res, err = env.ecs({ retry = fast }):DescribeRegions({}, fault(m.mode))
+        local res, err = fresh_client():DescribeRegionsAsync({}, fault(m.mode)):wait(30)
         assert.is_nil(res)
         assert.are.equal(m.code, err.code)
         if m.status then assert.are.equal(m.status, err.http_status) end
@@ -86,7 +95,7 @@ describe("faults", function()
       if m.ro then
         it("once, then a read-only call's retry succeeds", function()
           server:config{ actions = { DescribeRegions = { fault = m.mode, times = 1 } } }
-          local res, err = env.ecs({ retry = fast }):DescribeRegions({})
+          local res, err = fresh_client():DescribeRegionsAsync({}):wait(30)
           assert.is_nil(err)
           assert.are.equal(12, #res.Regions.Region)
           assert.are.equal(2, alicloud.meta(res).attempts)
