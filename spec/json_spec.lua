@@ -33,13 +33,16 @@ describe("JSON bodies", function()
 
       it("unescapes strings, keeps NUL bytes and decodes surrogate pairs", function()
         serve('{"s":"a\\"b\\\\c\\/d\\n\\t","nul":"x\\u0000y","u":"\\u00e9\\u4e2d\\ud83d\\ude00",'
-          .. '"k\\u00e9y":1,"raw":"中文"}')
+          .. '"k\\u00e9y":1,"raw":"中文","empty":"","":"no name","list":["",""]}')
         local res = assert(call())
         assert.are.equal('a"b\\c/d\n\t', res.s)
         assert.are.equal("x\0y", res.nul)
         assert.are.equal("é中😀", res.u)
         assert.are.equal(1, res["kéy"])
         assert.are.equal("中文", res.raw)
+        assert.are.equal("", res.empty)
+        assert.are.equal("no name", res[""])
+        assert.are.same({ "", "" }, res.list)
       end)
 
       it("makes integers Lua integers, exact to 64 bits, and other numbers floats", function()

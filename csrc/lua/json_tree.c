@@ -12,8 +12,10 @@
 #define CACHE_SLOTS 2048
 
 typedef struct {
-    uint64_t key[CACHE_SLOTS]; /* len << 32 | hash; 0 = empty (no string hashes to 0 with len 0) */
+    uint64_t key[CACHE_SLOTS]; /* FILLED | len << 32 | hash; 0 = an empty slot */
 } string_cache;
+
+#define FILLED ((uint64_t)1 << 63) /* so that no string's key is 0, the empty string's too */
 
 static const char CACHE_REGISTRY_KEY = 0;
 
@@ -47,7 +49,7 @@ static void push_short_string(lua_State *L, cursor *c, uint32_t n, uint32_t hash
 {
     const char *bytes = (const char *)c->p;
     c->p += n;
-    uint64_t key = (uint64_t)n << 32 | hash;
+    uint64_t key = FILLED | (uint64_t)n << 32 | hash;
     lua_Integer slot = (lua_Integer)(hash & (CACHE_SLOTS - 1)) + 1;
     if (c->cache->key[slot - 1] == key) {
         lua_rawgeti(L, c->anchors, slot);
