@@ -34,6 +34,10 @@ static int finish(acs_task *t)
                                          delivery hold half the memory */
     }
     res->total_s = acs_now() - t->submitted_at;
+    /* Nothing reads the request any more: its memory (and its secrets) go now rather than at
+     * delivery, which may be a queue's length away. */
+    acs_request_free(&t->req);
+    acs_request_init(&t->req);
     return 1;
 }
 

@@ -350,7 +350,7 @@ extern "C" acs_json *acs_json_parse(const char *text, size_t len, size_t readabl
         text = copy;
     }
     tape t;
-    t.reserve(len); // tapes are about as long as the text
+    t.reserve(len + len / 2); // tapes run up to half longer than their text
     bool ok = false;
     bool keep = keeps_parser && len <= kept_max_len;
     if (keep && !kept_parser)
@@ -368,6 +368,11 @@ extern "C" acs_json *acs_json_parse(const char *text, size_t len, size_t readabl
     if (!out) {
         std::free(t.data);
         return nullptr;
+    }
+    // it waits in memory until delivery, maybe behind a thousand others: no slack
+    if (t.cap - t.len > 256) {
+        if (void *fit = std::realloc(t.data, t.len ? t.len : 1))
+            t.data = static_cast<unsigned char *>(fit);
     }
     out->data = t.data;
     out->len = t.len;
