@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!room)
         return 0;
     memcpy(room, data, size);
+    memset(room + size, 0, ACS_JSON_PADDING);
     acs_json *a = acs_json_parse(room, size, size + ACS_JSON_PADDING);
     acs_json *b = acs_json_parse((const char *)data, size, size);
     if (!a != !b)

@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/rand.h>
 
@@ -27,7 +28,9 @@ static int finish(acs_task *t)
     acs_result *res = &t->res;
     if (res->error == ACS_OK && res->http_status >= 200 && res->http_status < 300 &&
         !t->req.raw && !res->doc) {
-        acs_buf_reserve(&res->body, ACS_JSON_PADDING); /* parse in place when there is room */
+        /* parse in place when there is room; the parser reads the padding, so it is zeroed */
+        if (acs_buf_reserve(&res->body, ACS_JSON_PADDING) == 0)
+            memset(res->body.data + res->body.len, 0, ACS_JSON_PADDING);
         res->doc = acs_json_parse(res->body.data, res->body.len, res->body.cap);
         if (res->doc)
             acs_buf_free(&res->body); /* the tape replaces it: finished calls waiting for

@@ -293,10 +293,8 @@ bool put_document(tape &t, ondemand::document &doc)
     return ok && doc.current_location().get(rest) == OUT_OF_BOUNDS && !t.oom;
 }
 
-// This thread's kept parser, or null (not a worker, or memory ran out). Raw pointers: no C++
-// thread-exit destructors in a library that Lua may unload.
-thread_local ondemand::parser *kept_parser = nullptr;
-thread_local bool keeps_parser = false;
+// This thread's parser, or null: a pointer to a pool's (never owned here).
+thread_local ondemand::parser *thread_parser = nullptr;
 
 // A kept parser's buffers grow to the largest text it parsed: bigger ones get a parser of
 // their own, so an idle worker does not hold on to a huge answer's worth of memory.
@@ -304,16 +302,23 @@ constexpr size_t kept_max_len = 256 * 1024;
 
 } // namespace
 
-extern "C" void acs_json_thread_begin(void)
+struct acs_json_parser {
+    ondemand::parser parser;
+};
+
+extern "C" acs_json_parser *acs_json_parser_new(void)
 {
-    keeps_parser = true;
+    return new (std::nothrow) acs_json_parser();
 }
 
-extern "C" void acs_json_thread_end(void)
+extern "C" void acs_json_parser_free(acs_json_parser *p)
 {
-    delete kept_parser;
-    kept_parser = nullptr;
-    keeps_parser = false;
+    delete p;
+}
+
+extern "C" void acs_json_use_parser(acs_json_parser *p)
+{
+    thread_parser = p ? &p->parser : nullptr;
 }
 
 extern "C" uint32_t acs_json_hash(const char *s, size_t len)
@@ -352,12 +357,9 @@ extern "C" acs_json *acs_json_parse(const char *text, size_t len, size_t readabl
     tape t;
     t.reserve(len + len / 2); // tapes run up to half longer than their text
     bool ok = false;
-    bool keep = keeps_parser && len <= kept_max_len;
-    if (keep && !kept_parser)
-        kept_parser = new (std::nothrow) ondemand::parser();
     {
         ondemand::parser own; // allocates nothing until used
-        ondemand::parser &parser = keep && kept_parser ? *kept_parser : own;
+        ondemand::parser &parser = thread_parser && len <= kept_max_len ? *thread_parser : own;
         ondemand::document doc;
         if (parser.iterate(padded_string_view(text, len, len + SIMDJSON_PADDING)).get(doc) ==
             SUCCESS)

@@ -29,18 +29,22 @@ extern "C" {
 uint32_t acs_json_hash(const char *s, size_t len);
 
 /* The parser reads this far past the end of a text: parsing in place needs the bytes there
- * readable (their content does not matter); otherwise the text is copied. */
+ * readable and set (zero them: what they hold does not change the result, but valgrind would
+ * see decisions made on unset bytes); otherwise the text is copied. */
 #define ACS_JSON_PADDING 64
 
 /* The tape of a JSON text, or NULL when it is not JSON (or memory ran out). `readable`: how
- * many bytes from `text` may be read (at least len). */
+ * many set bytes from `text` may be read (at least len). */
 acs_json *acs_json_parse(const char *text, size_t len, size_t readable);
 void acs_json_free(acs_json *doc);
 
-/* Pool workers keep one parser (and its buffers) for all their calls instead of one per call:
- * a worker calls begin when it starts and end before it exits. Other threads parse without. */
-void acs_json_thread_begin(void);
-void acs_json_thread_end(void);
+/* A parser (and its buffers) kept for all the calls of one thread instead of one per call.
+ * A pool owns one per worker, so the memory stays reachable from the pool whatever the
+ * thread does; the worker makes it its thread's parser while it runs. */
+typedef struct acs_json_parser acs_json_parser;
+acs_json_parser *acs_json_parser_new(void); /* NULL on out of memory: parse without */
+void acs_json_parser_free(acs_json_parser *p);
+void acs_json_use_parser(acs_json_parser *p); /* this thread's from now; NULL: none */
 
 #ifdef __cplusplus
 }

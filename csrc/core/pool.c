@@ -17,6 +17,7 @@
 typedef struct {
     acs_pool *pool;
     acs_http *http;
+    acs_json_parser *json;      /* this worker's, kept across its calls */
     pthread_t thread;
     int started;
 } acs_worker;
@@ -135,7 +136,7 @@ static void *worker_main(void *arg)
     acs_worker *w = arg;
     acs_pool *p = w->pool;
     int index = (int)(w - p->workers);
-    acs_json_thread_begin();
+    acs_json_use_parser(w->json);
     pthread_mutex_lock(&p->lock);
     acs_task *t;
     while ((t = next_task(p)) != NULL) {
@@ -165,14 +166,16 @@ static void *worker_main(void *arg)
         }
     }
     pthread_mutex_unlock(&p->lock);
-    acs_json_thread_end();
+    acs_json_use_parser(NULL);
     return NULL;
 }
 
 static void free_pool(acs_pool *p)
 {
-    for (int i = 0; i < p->nworkers; i++)
+    for (int i = 0; i < p->nworkers; i++) {
         acs_http_free(p->workers[i].http);
+        acs_json_parser_free(p->workers[i].json);
+    }
     free(p->workers);
     free(p->running);
     pthread_cond_destroy(&p->work);
@@ -221,6 +224,7 @@ acs_pool *acs_pool_new(acs_notify *done, int workers, size_t max_queue, char *er
         p->workers[i].pool = p;
         if (!(p->workers[i].http = acs_http_new(err, errlen)))
             goto fail;
+        p->workers[i].json = acs_json_parser_new(); /* NULL: a parser per call instead */
     }
     for (int i = 0; i < workers; i++) {
         int rc = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
