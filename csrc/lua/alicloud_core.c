@@ -32,6 +32,7 @@
 typedef struct {
     acs_notify *notify;
     acs_http *sync_http; /* the Lua thread's own transfer context for sync calls */
+    acs_json_parser *sync_json; /* and its JSON parser, kept across them */
 } lacs_runtime;
 
 typedef struct {
@@ -78,6 +79,8 @@ static int runtime_new(lua_State *L)
 static int runtime_close(lua_State *L)
 {
     lacs_runtime *rt = luaL_checkudata(L, 1, RUNTIME_MT);
+    acs_json_parser_free(rt->sync_json); /* plain memory: the child's copy is its own */
+    rt->sync_json = NULL;
     if (rt->notify && acs_notify_forked(rt->notify)) {
         /* The parent's runtime in a forked child: its connections are the parent's. */
         rt->sync_http = NULL;
@@ -192,7 +195,11 @@ static int runtime_perform(lua_State *L)
         return luaL_error(L, "%s", err);
     box->task->state = ACS_TASK_RUNNING;
     box->task->submitted_at = acs_now();
+    if (!rt->sync_json)
+        rt->sync_json = acs_json_parser_new(); /* NULL: a parser per call instead */
+    acs_json_use_parser(rt->sync_json);
     acs_exec(rt->sync_http, box->task);
+    acs_json_use_parser(NULL); /* another runtime may run on this thread */
     box->task->state = ACS_TASK_DONE;
     push_result(L, box->task);
     acs_task_delivered(box->task);

@@ -71,12 +71,16 @@ static uint32_t take_u32(cursor *c)
     return v;
 }
 
+/* Stack room: a container's table, a key, a value and a string's cache copy. Checked once per
+ * container (scalars use what their container checked). */
+#define ROOM 4
+
 static void push_value(lua_State *L, cursor *c)
 {
-    luaL_checkstack(L, 3, "JSON document too deep");
     unsigned char tag = *c->p++;
     switch (tag) {
     case 'o': {
+        luaL_checkstack(L, ROOM, "JSON document too deep");
         uint32_t n = take_u32(c);
         lua_createtable(L, 0, (int)n);
         for (uint32_t i = 0; i < n; i++) {
@@ -87,6 +91,7 @@ static void push_value(lua_State *L, cursor *c)
         break;
     }
     case 'a': {
+        luaL_checkstack(L, ROOM, "JSON document too deep");
         uint32_t n = take_u32(c);
         lua_createtable(L, (int)n, 0);
         for (uint32_t i = 1; i <= n; i++) {
@@ -134,6 +139,7 @@ static void push_value(lua_State *L, cursor *c)
 void lacs_push_json(lua_State *L, const acs_json *doc)
 {
     cursor c = {doc->data, doc->data + doc->len, NULL, 0};
+    luaL_checkstack(L, 1 + ROOM, "JSON document too deep"); /* the cache's anchors, a scalar */
     c.cache = push_cache(L);
     c.anchors = lua_gettop(L);
     push_value(L, &c);
