@@ -37,14 +37,6 @@ CORE_SPECS  := spec/async_spec.lua spec/promise_spec.lua
 
 all: build/alicloud/core.so
 
-build/alicloud/core.so: $(SRC) $(HDR) build/json.o Makefile
-	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(DEFS) $(OPT) -fPIC -shared $(INCS) -o $@ $(SRC) build/json.o $(LIBS)
-
-build/json.o: $(JSON_SRC) csrc/core/json.h Makefile
-	@mkdir -p $(dir $@)
-	$(CXX) $(CXXWARN) $(OPT) -fPIC -Icsrc/core -c -o $@ $<
-
 # Test support: fork() for the fork-safety spec, next to each build's core.so.
 %/spec_fork.so: spec/support/fork.c
 	@mkdir -p $(dir $@)
@@ -53,21 +45,19 @@ build/json.o: $(JSON_SRC) csrc/core/json.h Makefile
 ASAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 TSAN_FLAGS  := -O1 -g -fsanitize=thread
 
-build-asan/alicloud/core.so: $(SRC) $(HDR) build-asan/json.o Makefile
-	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(DEFS) $(ASAN_FLAGS) -fPIC -shared $(INCS) -o $@ $(SRC) build-asan/json.o $(LIBS)
+# One build per directory, the same sources with that build's flags.
+FLAGS_build      = $(OPT)
+FLAGS_build-asan = $(ASAN_FLAGS)
+FLAGS_build-tsan = $(TSAN_FLAGS)
 
-build-asan/json.o: $(JSON_SRC) csrc/core/json.h Makefile
+%/alicloud/core.so: $(SRC) $(HDR) %/json.o Makefile
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXWARN) $(ASAN_FLAGS) -fPIC -Icsrc/core -c -o $@ $<
+	$(CC) $(WARN) $(DEFS) $(FLAGS_$*) -fPIC -shared $(INCS) -o $@ $(SRC) $*/json.o $(LIBS)
 
-build-tsan/alicloud/core.so: $(SRC) $(HDR) build-tsan/json.o Makefile
+%/json.o: $(JSON_SRC) csrc/core/json.h Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(DEFS) $(TSAN_FLAGS) -fPIC -shared $(INCS) -o $@ $(SRC) build-tsan/json.o $(LIBS)
-
-build-tsan/json.o: $(JSON_SRC) csrc/core/json.h Makefile
-	@mkdir -p $(dir $@)
-	$(CXX) $(CXXWARN) $(TSAN_FLAGS) -fPIC -Icsrc/core -c -o $@ $<
+	$(CXX) $(CXXWARN) $(FLAGS_$*) -fPIC -Icsrc/core -c -o $@ $<
+.PRECIOUS: %/json.o
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

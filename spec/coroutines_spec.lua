@@ -23,13 +23,6 @@ describe("coroutines", function()
   end)
 
   -- Collects what reaches alicloud.on_error until the test ends.
-  local function capture_errors()
-    local reported, saved = {}, alicloud.on_error
-    alicloud.on_error = function(e) reported[#reported + 1] = e end
-    finally(function() alicloud.on_error = saved end)
-    return reported
-  end
-
   it("runs 200 coroutines on one delivery loop, each resumed once with its own results",
     function()
       server:config{ delay = 0.02 }
@@ -120,7 +113,7 @@ describe("coroutines", function()
 
   it("a late wake-up never resumes a coroutine that has moved on", function()
     server:config{ delay = 0.2 }
-    local reported = capture_errors()
+    local reported = env.capture_errors(finally)
     local p = ecs:DescribeRegionsAsync({})
     local co = coroutine.create(function()
       local _, err = p:await()
@@ -191,7 +184,7 @@ describe("coroutines", function()
 
     it("an error in a plain coroutine resumed by the delivery goes to alicloud.on_error",
       function()
-        local reported = capture_errors()
+        local reported = env.capture_errors(finally)
         local other = 0
         local co = coroutine.create(function()
           ecs:DescribeRegionsAsync({}):await()

@@ -22,13 +22,6 @@ describe("loop.cqueues", function()
     return true
   end
 
-  local function capture_errors()
-    local reported, saved = {}, alicloud.on_error
-    alicloud.on_error = function(e) reported[#reported + 1] = e end
-    finally(function() alicloud.on_error = saved end)
-    return reported
-  end
-
   setup(function()
     server = env.server()
     ecs = env.ecs()
@@ -186,7 +179,7 @@ describe("loop.cqueues", function()
 
   it("tolerates spurious readiness: wake-ups with nothing to deliver resume nobody", function()
     server:config{ delay = 0.3 }
-    local reported = capture_errors()
+    local reported = env.capture_errors(finally)
     local cq = cqueues.new()
     adapter.attach(cq)
     local resumed, res = 0, nil
@@ -233,7 +226,7 @@ describe("loop.cqueues", function()
       end)
 
     it("errors in callbacks go to alicloud.on_error and delivery carries on", function()
-      local reported = capture_errors()
+      local reported = env.capture_errors(finally)
       local cq = cqueues.new()
       adapter.attach(cq)
       local n = 0
@@ -265,7 +258,7 @@ describe("loop.cqueues", function()
       end)
 
     it("a delivery that fails (as on a closed runtime) detaches and reports", function()
-      local reported = capture_errors()
+      local reported = env.capture_errors(finally)
       local cq = cqueues.new()
       local att = adapter.attach(cq)
       local real = runtime.dispatch

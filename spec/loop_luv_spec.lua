@@ -25,13 +25,6 @@ describe("loop.luv", function()
     return not hung
   end
 
-  local function capture_errors()
-    local reported, saved = {}, alicloud.on_error
-    alicloud.on_error = function(e) reported[#reported + 1] = e end
-    finally(function() alicloud.on_error = saved end)
-    return reported
-  end
-
   setup(function()
     server = env.server()
     ecs = env.ecs()
@@ -155,7 +148,7 @@ describe("loop.luv", function()
   it("tolerates spurious readiness: a wake-up with nothing to deliver changes nothing",
     function()
       server:config{ delay = 0.3 }
-      local reported = capture_errors()
+      local reported = env.capture_errors(finally)
       local att = luv.attach(uv)
       local fd = alicloud.runtime():pollfd()
       local t = uv.new_timer()
@@ -182,7 +175,7 @@ describe("loop.luv", function()
 
   it("errors inside awaited coroutines and callbacks reach their place; the loop goes on",
     function()
-      local reported = capture_errors()
+      local reported = env.capture_errors(finally)
       luv.attach(uv)
       local rejected = alicloud.async(function()
         ecs:DescribeRegionsAsync({}):await()
@@ -211,7 +204,7 @@ describe("loop.luv", function()
 
   it("a delivery that fails (as on a closed runtime) detaches instead of ending the process",
     function()
-      local reported = capture_errors()
+      local reported = env.capture_errors(finally)
       local att = luv.attach(uv)
       local real = runtime.dispatch
       finally(function() runtime.dispatch = real end)

@@ -192,17 +192,17 @@ template <typename V> bool put_number(tape &t, V &v)
     return put_big_number(t, text);
 }
 
-bool put_object(tape &t, ondemand::object o, int depth)
+// An object ('o') or array ('a'): its count, known only at the end, then each item as
+// put_item writes it (a key and a value, or a value).
+template <typename Items, typename PutItem>
+bool put_container(tape &t, char tag, Items items, int depth, PutItem put_item)
 {
     if (++depth > max_depth)
         return false;
-    size_t at = t.tag_count('o');
+    size_t at = t.tag_count(tag);
     uint32_t n = 0;
-    for (auto field : o) {
-        std::string_view key;
-        ondemand::value v;
-        if (field.unescaped_key().get(key) != SUCCESS || !t.str(key) ||
-            field.value().get(v) != SUCCESS || !put_value(t, v, depth))
+    for (auto item : items) {
+        if (!put_item(item, depth))
             return false;
         n++;
     }
@@ -210,20 +210,18 @@ bool put_object(tape &t, ondemand::object o, int depth)
     return true;
 }
 
-bool put_array(tape &t, ondemand::array a, int depth)
+bool put_field(tape &t, simdjson_result<ondemand::field> field, int depth)
 {
-    if (++depth > max_depth)
-        return false;
-    size_t at = t.tag_count('a');
-    uint32_t n = 0;
-    for (auto element : a) {
-        ondemand::value v;
-        if (element.get(v) != SUCCESS || !put_value(t, v, depth))
-            return false;
-        n++;
-    }
-    t.patch(at, n);
-    return true;
+    std::string_view key;
+    ondemand::value v;
+    return field.unescaped_key().get(key) == SUCCESS && t.str(key) &&
+           field.value().get(v) == SUCCESS && put_value(t, v, depth);
+}
+
+bool put_element(tape &t, simdjson_result<ondemand::value> element, int depth)
+{
+    ondemand::value v;
+    return element.get(v) == SUCCESS && put_value(t, v, depth);
 }
 
 bool put_value(tape &t, ondemand::value v, int depth)
@@ -234,11 +232,15 @@ bool put_value(tape &t, ondemand::value v, int depth)
     switch (type) {
     case ondemand::json_type::object: {
         ondemand::object o;
-        return v.get_object().get(o) == SUCCESS && put_object(t, o, depth);
+        return v.get_object().get(o) == SUCCESS &&
+               put_container(t, 'o', o, depth,
+                             [&t](auto field, int d) { return put_field(t, field, d); });
     }
     case ondemand::json_type::array: {
         ondemand::array a;
-        return v.get_array().get(a) == SUCCESS && put_array(t, a, depth);
+        return v.get_array().get(a) == SUCCESS &&
+               put_container(t, 'a', a, depth,
+                             [&t](auto element, int d) { return put_element(t, element, d); });
     }
     case ondemand::json_type::string: {
         std::string_view s;

@@ -58,6 +58,17 @@ function M.readable(fd, timeout)
   return #r > 0
 end
 
+--- Inside a test: collects what alicloud.on_error receives until the test ends (then the
+-- previous handler is back). Returns the list. `finally` is busted's, which lives in the
+-- spec file's environment, not in this module's.
+function M.capture_errors(finally)
+  local alicloud = M.alicloud()
+  local reported, saved = {}, alicloud.on_error
+  alicloud.on_error = function(e) reported[#reported + 1] = e end
+  finally(function() alicloud.on_error = saved end)
+  return reported
+end
+
 --- Waits (bounded) until pred() is true, sleeping in small steps; returns pred's last value.
 function M.eventually(pred, limit)
   local deadline = socket.gettime() + (limit or 5)

@@ -111,6 +111,11 @@ function Server:stop()
   end
 end
 
+-- Helper programs (the python servers, openssl, mktemp) never run under the sanitizer
+-- preloaded for the specs (make asan): they are not under test, python starts slowly there,
+-- and their own leaks would abort them.
+local UNSANITIZED = "env -u LD_PRELOAD"
+
 -- Starts `script` with `args` in the background, tied to this process (--parent-pid); waits
 -- for its port file. Returns pid and the port file's lines.
 local function spawn(what, opts, script, args)
@@ -118,10 +123,8 @@ local function spawn(what, opts, script, args)
   if verbose == nil then verbose = os.getenv("ALICLOUD_FAKE_VERBOSE") == "1" end
   local port_file = os.tmpname()
   local log_file = not verbose and os.tmpname() or nil
-  -- the helper servers never run under the sanitizer preloaded for the specs (make asan):
-  -- python starts slowly there and its own leaks are not ours
   local cmd = {
-    "env -u LD_PRELOAD", shell_quote(opts.python or "python3"), shell_quote(script_path(script)),
+    UNSANITIZED, shell_quote(opts.python or "python3"), shell_quote(script_path(script)),
     "--port 0",
     "--port-file", shell_quote(port_file),
     "--parent-pid", tostring(my_pid()),
@@ -167,7 +170,7 @@ local function spawn(what, opts, script, args)
 end
 
 local function run(cmd)
-  local ok = os.execute("env -u LD_PRELOAD " .. cmd .. " >/dev/null 2>&1") -- as for the servers
+  local ok = os.execute(UNSANITIZED .. " " .. cmd .. " >/dev/null 2>&1")
   if not ok then error("command failed: " .. cmd, 3) end
 end
 
@@ -179,7 +182,7 @@ end
 --   expired     signed by the CA, for 127.0.0.1 and localhost, valid only in January 2020
 -- Returns the directory and { name = { cert, key } }.
 function M.make_certs()
-  local p = assert(io.popen("env -u LD_PRELOAD mktemp -d /tmp/alicloud-tls.XXXXXX", "r"))
+  local p = assert(io.popen(UNSANITIZED .. " mktemp -d /tmp/alicloud-tls.XXXXXX", "r"))
   local dir = p:read("l")
   p:close()
   assert(dir and dir ~= "", "mktemp -d failed")
