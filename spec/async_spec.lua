@@ -251,6 +251,36 @@ describe("async calls", function()
       assert.is_not_nil(res)
       assert.is_true(env.now() - t0 < 3)
     end)
+
+    it("a cancelled call's late completion settles nothing else, as later calls reuse its place",
+      function()
+        -- the runtime files each call in flight under a small number that is reused once its
+        -- completion arrives; cancelled calls' completions still arrive later, mixed with others
+        server:config{ delay = 0.02 }
+        local ecs = env.ecs()
+        ecs:enable_async(3, 100)
+        local settled, got, ps = {}, {}, {}
+        for round = 1, 3 do
+          for i = 1, 20 do
+            local k = (round - 1) * 20 + i
+            local cb = function(res, err)
+              settled[k] = (settled[k] or 0) + 1
+              got[k] = err and err.code or (res.Regions and "regions")
+                or (res.Instances and "instances")
+            end
+            ps[k] = k % 2 == 0 and ecs:DescribeRegionsAsync({}, cb)
+              or ecs:DescribeInstancesAsync({}, cb)
+            if k % 3 == 0 then assert.is_true(ps[k]:cancel()) end
+          end
+          alicloud.dispatch()
+        end
+        assert.is_true(alicloud.run(30))
+        for k = 1, 60 do
+          assert.are.equal(1, settled[k], "call " .. k)
+          local want = k % 3 == 0 and "SDK.Cancelled" or k % 2 == 0 and "regions" or "instances"
+          assert.are.equal(want, got[k], "call " .. k)
+        end
+      end)
   end)
 
   describe("shutdown", function()

@@ -180,6 +180,16 @@ describe("proxies", function()
       assert.are.equal(2, proxy:stats().tunnels)
     end)
 
+    it("all_proxy and ALL_PROXY are used for http:// calls, with the whole URL", function()
+      -- alicloud hands libcurl the path and query apart when nothing proxies a call; a
+      -- forwarding proxy must still get the absolute form (the fake proxy refuses others)
+      for _, name in ipairs({ "all_proxy", "ALL_PROXY" }) do
+        assert.are.equal("ok\n", child({ [name] = proxy.url }))
+      end
+      assert.are.equal(2, proxy:stats().forwarded)
+      assert.are.equal(2, server:stats().by_action.DescribeRegions)
+    end)
+
     it("no_proxy and NO_PROXY are host suffixes", function()
       for _, name in ipairs({ "no_proxy", "NO_PROXY" }) do
         assert.are.equal("ok\n", child({ http_proxy = proxy.url, [name] = "localhost",

@@ -158,7 +158,11 @@ static void *worker_main(void *arg)
         }
         if (done) {
             t->state = ACS_TASK_DONE;
+            /* outside the pool's lock: the push may write the completion pipe, and the
+             * submitting thread and the other workers need that lock meanwhile */
+            pthread_mutex_unlock(&p->lock);
             acs_notify_push(p->done, t); /* hands over the queue's reference */
+            pthread_mutex_lock(&p->lock);
         } else {
             t->retry_at = acs_now() + retry_in;
             insert_delayed(p, t);

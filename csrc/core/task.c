@@ -48,6 +48,7 @@ void acs_task_release(acs_task *t)
     acs_json_free(t->res.doc);
     acs_counter_release(t->undelivered);
     free(t->res.string_to_sign);
+    free(t->res.message);
     free(t);
 }
 
@@ -72,9 +73,13 @@ void acs_counter_release(acs_counter *c)
 void acs_result_fail(acs_result *r, acs_error e, const char *fmt, ...)
 {
     r->error = e;
+    free(r->message);
+    r->message = malloc(512);
+    if (!r->message)
+        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    vsnprintf(r->message, 512, fmt, ap);
     va_end(ap);
 }
 

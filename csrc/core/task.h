@@ -28,7 +28,8 @@ const char *acs_error_code(acs_error e); /* "SDK.TimeoutError", ... ; NULL for A
 
 typedef struct {
     acs_error error;
-    char message[512];
+    char *message;           /* why, when error is set (allocated then: most calls need none;
+                              * NULL if even that failed) */
     int timeout_kind;        /* 'c'onnect, 'r'ead, 't'otal, or 0 */
     int sent;                /* the request reached the server (bytes written) */
     int stale;               /* a reused connection carried junk (left over by the last reply) */
@@ -67,6 +68,7 @@ typedef struct acs_task {
     atomic_int refs;
     atomic_int cancelled;
     uint64_t id;
+    long tag;                 /* the binding's own number for the call; the core never reads it */
     acs_request req;
     acs_result res;
     double submitted_at;      /* monotonic seconds */

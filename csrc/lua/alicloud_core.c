@@ -2,6 +2,7 @@
  * C objects, so work in flight outlives the Lua objects that started it; finalizers only drop
  * references (a pool's last reference cancels and joins its workers) and never call Lua. */
 #include <stdatomic.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,8 +121,10 @@ static void push_result(lua_State *L, acs_task *t)
 {
     const acs_result *r = &t->res;
     lua_createtable(L, 0, 12);
-    lua_pushinteger(L, (lua_Integer)t->id);
-    lua_setfield(L, -2, "id");
+    if (t->tag > 0) { /* the runtime's slot of an async call */
+        lua_pushinteger(L, t->tag);
+        lua_setfield(L, -2, "slot");
+    }
     lua_pushinteger(L, r->attempts);
     lua_setfield(L, -2, "attempts");
     lua_pushnumber(L, r->queued_s);
@@ -137,7 +140,7 @@ static void push_result(lua_State *L, acs_task *t)
     if (r->error != ACS_OK) {
         lua_pushstring(L, acs_error_code(r->error));
         lua_setfield(L, -2, "error");
-        lua_pushstring(L, r->message);
+        lua_pushstring(L, r->message ? r->message : "out of memory");
         lua_setfield(L, -2, "message");
         if (r->timeout_kind) {
             const char *kind = r->timeout_kind == 'c' ? "connect"
@@ -516,17 +519,21 @@ static int pool_new(lua_State *L)
     return 1;
 }
 
-/* pool:submit(task [, wait [, bound]]) -> "ok" | "full" | "closed" | "busy" | "forked":
+/* pool:submit(task [, wait [, bound [, slot]]]) -> "ok" | "full" | "closed" | "busy" | "forked":
  * "busy" when the pool already holds `bound` undelivered calls, "forked" in a forked child
- * (the pool's threads stayed in the parent). One call for the submit path's checks. */
+ * (the pool's threads stayed in the parent). One call for the submit path's checks. `slot`
+ * comes back as the result's `slot`: the runtime's index of the call's promise. */
 static int pool_submit(lua_State *L)
 {
     lacs_pool *p = check_pool(L, 1);
     lacs_task *box = check_task(L, 2);
     double wait = luaL_optnumber(L, 3, 0);
     lua_Integer bound = luaL_optinteger(L, 4, 0);
+    lua_Integer slot = luaL_optinteger(L, 5, 0);
     if (box->pool || box->task->state != ACS_TASK_NEW)
         return luaL_error(L, "task already submitted");
+    luaL_argcheck(L, slot >= 0 && slot <= LONG_MAX, 5, "slot out of range");
+    box->task->tag = (long)slot;
     if (acs_pool_forked(p->pool)) {
         lua_pushliteral(L, "forked");
         return 1;

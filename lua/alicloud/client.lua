@@ -162,33 +162,37 @@ end
 -- With "block", the submitter also waits while the pool holds `bound` calls that are not yet
 -- delivered (queued, running or finished), delivering meanwhile: memory stays bounded by the
 -- queue, however many calls a loop submits and however rarely it dispatches.
-local function submit(pool, task, policy, bound)
-  if policy ~= "block" then return pool:submit(task, 0) end
-  local st = pool:submit(task, 0, bound)
+local function submit(pool, task, policy, bound, slot)
+  if policy ~= "block" then return pool:submit(task, 0, 0, slot) end
+  local st = pool:submit(task, 0, bound, slot)
   while st == "busy" do
     if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
-    st = pool:submit(task, 0, bound)
+    st = pool:submit(task, 0, bound, slot)
   end
   while st == "full" do
     runtime.dispatch()
-    st = pool:submit(task, 0.05)
+    st = pool:submit(task, 0.05, 0, slot)
   end
   return st
 end
 
 --- Submits a built task to the pool; returns a promise.
-function Client:_submit(task, id, raw, cb)
+function Client:_submit(task, raw, cb)
   if not self._pool then
     return rejected(errors.client("SDK.AsyncFunctionNotEnabled",
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
   end
   local policy, bound = self.settings.queue_full, self._queue_size + self._pool_size
-  local st = submit(self._pool, task, policy, bound)
+  local slot = runtime.slot()
+  local st = submit(self._pool, task, policy, bound, slot)
   if st == "forked" then
-    -- threads do not survive fork(): a child process gets a pool of its own
+    -- threads do not survive fork(): a child process gets a pool of its own, and a runtime
+    -- of its own (runtime.core() makes it), from which the call takes its slot
     self._pool = core.pool(runtime.core(), self._pool_size, self._queue_size)
-    st = submit(self._pool, task, policy, bound)
+    slot = runtime.slot()
+    st = submit(self._pool, task, policy, bound, slot)
   end
+  if st ~= "ok" then runtime.release(slot) end
   if st == "closed" then
     return rejected(errors.client("SDK.ClientClosed",
       "the client was shut down; call enable_async to start a new pool"), cb)
@@ -198,7 +202,7 @@ function Client:_submit(task, id, raw, cb)
       self._pool:queued())), cb)
   end
   local p = promise.new(task, self, raw)
-  runtime.register(id, p)
+  runtime.register(slot, p)
   if cb then p:_listen(cb) end
   return p
 end
@@ -209,19 +213,19 @@ function Client:call_async(action, p, opts, cb)
   if type(action) ~= "string" then error("call_async: action must be a string", 2) end
   if p ~= nil and type(p) ~= "table" then error("call_async: params must be a table", 2) end
   if cb ~= nil and type(cb) ~= "function" then error("call_async: callback must be a function", 2) end
-  if not self._pool then return self:_submit(nil, nil, nil, cb) end
-  local task, id = request.for_action(self, action, p, opts, 2)
-  if not task then return rejected(id, cb) end
-  return self:_submit(task, id, opts and opts.raw, cb)
+  if not self._pool then return self:_submit(nil, nil, cb) end
+  local task, err = request.for_action(self, action, p, opts, 2)
+  if not task then return rejected(err, cb) end
+  return self:_submit(task, opts and opts.raw, cb)
 end
 
 --- The CommonRequest, async: returns a promise; `cb(res, err)` runs at a delivery.
 function Client:request_async(req, cb)
   if cb ~= nil and type(cb) ~= "function" then error("request_async: callback must be a function", 2) end
-  if not self._pool then return self:_submit(nil, nil, nil, cb) end
-  local task, id = request.for_common(self, req, 2)
-  if not task then return rejected(id, cb) end
-  return self:_submit(task, id, req.raw, cb)
+  if not self._pool then return self:_submit(nil, nil, cb) end
+  local task, err = request.for_common(self, req, 2)
+  if not task then return rejected(err, cb) end
+  return self:_submit(task, req.raw, cb)
 end
 
 M.Client = Client

@@ -22,7 +22,7 @@ end
 function M.new(task, client, raw)
   -- the fields a call's promise gets, named so that the table is sized once
   return setmetatable({ _state = "pending", _task = task, _client = client, _raw = raw,
-    _cb = nil, _value = nil }, Promise)
+    _cb = nil, _value = nil, _slot = nil }, Promise)
 end
 
 function M.rejected(err)
@@ -237,7 +237,7 @@ function Promise:cancel()
   local task = self._task
   if task then
     task:cancel()
-    runtime.settled_early(task:id())
+    if self._slot then runtime.settled_early(self._slot) end
   end
   self:_settle("rejected", errors.client("SDK.Cancelled", "the call was cancelled"))
   return true

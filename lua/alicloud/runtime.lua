@@ -13,8 +13,12 @@ local traceback = debug.traceback
 local function fresh()
   return {
     core = core.runtime(),
-    calls = setmetatable({}, { __mode = "v" }), -- task id -> promise (false once settled early)
-    observed = {},      -- promises someone will look at: kept alive until settled
+    -- Async calls in flight by slot: small numbers reused as results arrive, so these stay
+    -- dense arrays (a table keyed by ever-growing ids would rehash every few calls)
+    calls = setmetatable({}, { __mode = "v" }), -- slot -> promise (false once settled early)
+    held = {},          -- slot -> that promise while someone will look at it (kept alive)
+    free = {}, nfree = 0, slots = 0, -- released slots; slots handed out so far
+    observed = {},      -- other promises someone will look at: kept alive until settled
     count = 0,          -- unsettled async calls
     jobs = {}, ja = {}, jb = {}, jhead = 1, jtail = 0, -- job i: jobs[i](ja[i], jb[i])
     depth = 0,          -- > 0 while dispatching
@@ -122,31 +126,63 @@ end
 
 --- Keeps p alive until it settles: someone observes it (a callback, a handler, a waiter).
 function M.observe(p)
-  if p._state == "pending" then state().observed[p] = true end
+  if p._state ~= "pending" then return end
+  local slot = p._slot
+  if slot then state().held[slot] = p else state().observed[p] = true end
 end
 
---- Registers an async call: its promise settles when the task's completion arrives. The call
+function M.forget(p)
+  local R, slot = state(), p._slot
+  if slot then
+    p._slot = nil -- the slot is reused once the call's result arrives
+    if R.held[slot] == p then R.held[slot] = nil end
+  else
+    R.observed[p] = nil
+  end
+end
+
+--- A slot for an async call about to be submitted (pool:submit carries it to the result).
+function M.slot()
+  local R = state()
+  local n = R.nfree
+  if n > 0 then
+    local slot = R.free[n]
+    R.free[n], R.nfree = nil, n - 1
+    return slot
+  end
+  R.slots = R.slots + 1
+  return R.slots
+end
+
+local function release(R, slot)
+  local n = R.nfree + 1
+  R.free[n], R.nfree = slot, n
+end
+
+--- Gives back a slot whose call was not submitted.
+function M.release(slot)
+  release(state(), slot)
+end
+
+--- Registers an async call: its promise settles when the result for `slot` arrives. The call
 -- was just submitted to a pool of this process, made with this process's runtime: no fork
 -- check needed.
-function M.register(id, p)
+function M.register(slot, p)
   local R = state()
   local was_idle = idle(R)
-  R.calls[id] = p
+  R.calls[slot] = p
+  p._slot = slot
   R.count = R.count + 1
   if was_idle then notify(R, true) end
 end
 
---- A call settled before its completion arrived (cancel): forget it, swallow the completion.
-function M.settled_early(id)
+--- A call settled before its result arrived (cancel): forget it, swallow the result.
+function M.settled_early(slot)
   local R = state()
-  if R.calls[id] ~= nil and R.calls[id] ~= false then
-    R.calls[id] = false
+  if R.calls[slot] then
+    R.calls[slot] = false
     R.count = R.count - 1
   end
-end
-
-function M.forget(p)
-  state().observed[p] = nil
 end
 
 local function run_jobs(R)
@@ -159,6 +195,7 @@ local function run_jobs(R)
     local ok, err = xpcall(fn, traceback, a, b)
     if not ok then M.report(err) end
   end
+  R.jhead, R.jtail = 1, 0 -- start again at 1: the three stay arrays, never hash tables
 end
 
 local settle_from_result -- set by the client layer: function(promise, result)
@@ -176,10 +213,13 @@ function M.dispatch(max)
   local ok, err = pcall(function()
     repeat
       local batch = R.core:pop(math.min(256, max - delivered))
+      local calls = R.calls
       for i = 1, #batch do
         local result = batch[i]
-        local p = R.calls[result.id]
-        R.calls[result.id] = nil
+        local slot = result.slot
+        local p = calls[slot]
+        calls[slot], R.held[slot] = nil, nil
+        release(R, slot)
         if p == nil then
           R.count = R.count - 1 -- its promise was collected unobserved: nothing to deliver
         elseif p then
