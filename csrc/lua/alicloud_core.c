@@ -165,7 +165,9 @@ static void push_result(lua_State *L, acs_task *t)
     }
 }
 
-/* runtime:pop([max]) -> list of result tables for finished async calls. */
+/* runtime:pop([max [, into]]) -> list of result tables for finished async calls, n. With
+ * `into`, the list is that table, reused (the entry after the last is set to nil): a new
+ * list of up to 256 entries per delivery was a large allocation each time. */
 static int runtime_pop(lua_State *L)
 {
     lacs_runtime *rt = check_runtime(L, 1);
@@ -176,14 +178,21 @@ static int runtime_pop(lua_State *L)
         max = 256;
     acs_task *done[256];
     size_t n = acs_notify_pop(rt->notify, done, (size_t)max);
-    lua_createtable(L, (int)n, 0);
+    if (lua_istable(L, 3)) {
+        lua_settop(L, 3);
+        lua_pushnil(L);
+        lua_rawseti(L, 3, (lua_Integer)n + 1);
+    } else {
+        lua_createtable(L, (int)n, 0);
+    }
     for (size_t i = 0; i < n; i++) {
         push_result(L, done[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
         acs_task_delivered(done[i]);
         acs_task_release(done[i]);
     }
-    return 1;
+    lua_pushinteger(L, (lua_Integer)n);
+    return 2;
 }
 
 /* runtime:perform(task) -> result table: a sync call on this thread. */

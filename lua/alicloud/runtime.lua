@@ -21,6 +21,7 @@ local function fresh()
     observed = {},      -- other promises someone will look at: kept alive until settled
     count = 0,          -- unsettled async calls
     jobs = {}, ja = {}, jb = {}, jhead = 1, jtail = 0, -- job i: jobs[i](ja[i], jb[i])
+    batch = {},         -- the list core:pop fills, reused from delivery to delivery
     depth = 0,          -- > 0 while dispatching
     host = nil,         -- the alicloud module table (for on_error)
     watchers = {},      -- fn -> true: event-loop adapters told busy/idle (M.watch)
@@ -212,12 +213,14 @@ function M.dispatch(max)
   R.depth = R.depth + 1
   local ok, err = pcall(function()
     repeat
-      local batch = R.core:pop(math.min(256, max - delivered))
+      -- the shared list only at the outer delivery (a callback may deliver, nested)
+      local batch, n = R.core:pop(math.min(256, max - delivered), R.depth == 1 and R.batch or nil)
       local calls = R.calls
-      for i = 1, #batch do
+      for i = 1, n do
         local result = batch[i]
         local slot = result.slot
         local p = calls[slot]
+        batch[i] = false -- the result is not kept alive by the list until the next delivery
         calls[slot], R.held[slot] = nil, nil
         release(R, slot)
         if p == nil then
@@ -229,7 +232,7 @@ function M.dispatch(max)
         end
       end
       run_jobs(R)
-    until #batch == 0 or delivered >= max
+    until n == 0 or delivered >= max
   end)
   R.depth = R.depth - 1
   if R.depth == 0 and idle(R) then notify(R, false) end
