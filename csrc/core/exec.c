@@ -36,6 +36,10 @@ static int finish(acs_task *t)
             acs_buf_free(&res->body); /* the tape replaces it: finished calls waiting for
                                          delivery hold half the memory */
     }
+    if (res->error == ACS_OK && res->http_status >= 200 && res->http_status < 300) {
+        free(res->string_to_sign); /* only a failed call's error shows it: free it here, on */
+        res->string_to_sign = NULL; /* the thread (and malloc arena) that made it */
+    }
     res->total_s = acs_now() - t->submitted_at;
     /* Nothing reads the request any more: its memory (and its secrets) go now rather than at
      * delivery, which may be a queue's length away. */

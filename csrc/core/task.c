@@ -52,11 +52,12 @@ void acs_task_release(acs_task *t)
     free(t);
 }
 
-void acs_task_delivered(acs_task *t)
+void acs_task_delivered(acs_task *t, int keep_headers)
 {
     acs_request_free(&t->req);
     acs_request_init(&t->req);
-    acs_buf_free(&t->res.headers);
+    if (!keep_headers)
+        acs_buf_free(&t->res.headers);
     acs_buf_free(&t->res.body);
     acs_json_free(t->res.doc);
     t->res.doc = NULL;

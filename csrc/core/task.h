@@ -85,8 +85,9 @@ acs_task *acs_task_new(uint64_t id);   /* refs = 1; NULL on out of memory */
 void acs_task_retain(acs_task *t);
 void acs_task_release(acs_task *t);    /* frees at zero */
 /* Its result was handed to Lua: frees the request and the response now, not when the garbage
- * collector gets to the task's box (Lua does not see that memory, so it would be in no hurry). */
-void acs_task_delivered(acs_task *t);
+ * collector gets to the task's box (Lua does not see that memory, so it would be in no hurry).
+ * `keep_headers`: the response headers stay, for a result's metadata read from the task. */
+void acs_task_delivered(acs_task *t, int keep_headers);
 
 void acs_result_fail(acs_result *r, acs_error e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

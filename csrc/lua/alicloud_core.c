@@ -117,14 +117,9 @@ static int runtime_wait(lua_State *L)
     return 1;
 }
 
-static void push_result(lua_State *L, acs_task *t)
+/* The metadata of a result: what alicloud.meta and errors read besides the body. */
+static void push_result_meta(lua_State *L, const acs_result *r)
 {
-    const acs_result *r = &t->res;
-    lua_createtable(L, 0, 12);
-    if (t->tag > 0) { /* the runtime's slot of an async call */
-        lua_pushinteger(L, t->tag);
-        lua_setfield(L, -2, "slot");
-    }
     lua_pushinteger(L, r->attempts);
     lua_setfield(L, -2, "attempts");
     lua_pushnumber(L, r->queued_s);
@@ -155,6 +150,16 @@ static void push_result(lua_State *L, acs_task *t)
         /* headers as one "name\0value\0..." string: Lua parses it only if someone asks */
         lua_pushlstring(L, acs_buf_cstr(&r->headers), r->headers.len);
         lua_setfield(L, -2, "headers_raw");
+    }
+}
+
+/* A finished call's raw result table: its metadata and its body (parsed, or as received). */
+static void push_result(lua_State *L, acs_task *t)
+{
+    const acs_result *r = &t->res;
+    lua_createtable(L, 0, 12);
+    push_result_meta(L, r);
+    if (r->http_status) {
         if (r->doc) {
             lacs_push_json(L, r->doc); /* parsed on the worker: no body string needed */
             lua_setfield(L, -2, "doc");
@@ -165,9 +170,19 @@ static void push_result(lua_State *L, acs_task *t)
     }
 }
 
-/* runtime:pop([max [, into]]) -> list of result tables for finished async calls, n. With
+/* The common case, delivered as the decoded body alone: no error, a 2xx status, and a JSON
+ * object or array parsed on the worker. Its metadata stays in the task (task:result()). */
+static int is_plain_success(const acs_result *r)
+{
+    return r->error == ACS_OK && r->http_status >= 200 && r->http_status < 300 && r->doc &&
+           r->doc->len > 0 && (r->doc->data[0] == 'o' || r->doc->data[0] == 'a');
+}
+
+/* runtime:pop([max [, into]]) -> list, n: the n finished async calls as pairs, list[2i-1] the
+ * call's slot and list[2i] its value. A plain success (is_plain_success) has its slot negated
+ * and its decoded body as the value; any other result comes as the raw result table. With
  * `into`, the list is that table, reused (the entry after the last is set to nil): a new
- * list of up to 256 entries per delivery was a large allocation each time. */
+ * list per delivery was a large allocation each time. */
 static int runtime_pop(lua_State *L)
 {
     lacs_runtime *rt = check_runtime(L, 1);
@@ -181,15 +196,22 @@ static int runtime_pop(lua_State *L)
     if (lua_istable(L, 3)) {
         lua_settop(L, 3);
         lua_pushnil(L);
-        lua_rawseti(L, 3, (lua_Integer)n + 1);
+        lua_rawseti(L, 3, 2 * (lua_Integer)n + 1);
     } else {
-        lua_createtable(L, (int)n, 0);
+        lua_createtable(L, 2 * (int)n, 0);
     }
     for (size_t i = 0; i < n; i++) {
-        push_result(L, done[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-        acs_task_delivered(done[i]);
-        acs_task_release(done[i]);
+        acs_task *t = done[i];
+        int plain = is_plain_success(&t->res);
+        lua_pushinteger(L, plain ? -(lua_Integer)t->tag : (lua_Integer)t->tag);
+        lua_rawseti(L, -2, 2 * (lua_Integer)i + 1);
+        if (plain)
+            lacs_push_json(L, t->res.doc);
+        else
+            push_result(L, t);
+        lua_rawseti(L, -2, 2 * (lua_Integer)i + 2);
+        acs_task_delivered(t, plain);
+        acs_task_release(t);
     }
     lua_pushinteger(L, (lua_Integer)n);
     return 2;
@@ -214,7 +236,7 @@ static int runtime_perform(lua_State *L)
     acs_json_use_parser(NULL); /* another runtime may run on this thread */
     box->task->state = ACS_TASK_DONE;
     push_result(L, box->task);
-    acs_task_delivered(box->task);
+    acs_task_delivered(box->task, 0);
     return 1;
 }
 
@@ -470,6 +492,15 @@ static lacs_task *check_task(lua_State *L, int i)
     return box;
 }
 
+/* task:result() -> the raw result table of a delivered plain success, without its body. */
+static int task_result(lua_State *L)
+{
+    lacs_task *box = check_task(L, 1);
+    lua_createtable(L, 0, 8);
+    push_result_meta(L, &box->task->res);
+    return 1;
+}
+
 static int task_id(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)check_task(L, 1)->task->id);
@@ -686,7 +717,7 @@ int luaopen_alicloud_core(lua_State *L)
         {"submit", pool_submit}, {"shutdown", pool_shutdown}, {"closed", pool_closed},
         {"queued", pool_queued}, {"forked", pool_forked},
         {"undelivered", pool_undelivered}, {NULL, NULL}};
-    static const luaL_Reg task_methods[] = {{"id", task_id}, {"cancel", task_cancel}, {NULL, NULL}};
+    static const luaL_Reg task_methods[] = {{"id", task_id}, {"cancel", task_cancel}, {"result", task_result}, {NULL, NULL}};
     static const luaL_Reg template_methods[] = {{NULL, NULL}};
     static const luaL_Reg functions[] = {
         {"runtime", runtime_new}, {"pool", pool_new}, {"task", task_new},

@@ -145,8 +145,13 @@ function Client:request(req)
   return perform(task, req.raw)
 end
 
-local function settle(p, result)
-  local res, err = response.finish(result, p._raw)
+local function settle(p, value, plain)
+  if plain then -- the decoded body of a 2xx call; its metadata stays with the task
+    response.remember(value, p._task)
+    p:_settle("fulfilled", value)
+    return
+  end
+  local res, err = response.finish(value, p._raw)
   if res ~= nil then p:_settle("fulfilled", res) else p:_settle("rejected", err) end
 end
 runtime.set_settler(settle)

@@ -6,7 +6,9 @@ local json = require("alicloud.json")
 
 local M = {}
 
-local results = setmetatable({}, { __mode = "k" }) -- res -> the raw result it came from
+-- res -> the raw result it came from, or the task of an async call, which makes that raw result
+-- (without the body) on demand
+local results = setmetatable({}, { __mode = "k" })
 
 --- The response headers of a raw result as a table (lower-case names), unpacked once.
 function M.headers(result)
@@ -52,10 +54,19 @@ function M.finish(result, raw)
   return doc
 end
 
+--- For a plain success delivered as its decoded body: where its metadata is, when asked.
+function M.remember(res, task)
+  results[res] = task
+end
+
 --- alicloud.meta(res) -> { status, headers, request_id, attempts, timings } or nil.
 function M.meta(res)
   local result = results[res]
   if not result then return nil end
+  if type(result) == "userdata" then
+    result = result:result()
+    results[res] = result
+  end
   local m = result.meta
   if not m then
     local headers = M.headers(result)

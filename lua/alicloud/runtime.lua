@@ -199,7 +199,7 @@ local function run_jobs(R)
   R.jhead, R.jtail = 1, 0 -- start again at 1: the three stay arrays, never hash tables
 end
 
-local settle_from_result -- set by the client layer: function(promise, result)
+local settle_from_result -- set by the client layer: function(promise, value, plain)
 
 function M.set_settler(fn)
   settle_from_result = fn
@@ -216,11 +216,14 @@ function M.dispatch(max)
       -- the shared list only at the outer delivery (a callback may deliver, nested)
       local batch, n = R.core:pop(math.min(256, max - delivered), R.depth == 1 and R.batch or nil)
       local calls = R.calls
-      for i = 1, n do
-        local result = batch[i]
-        local slot = result.slot
+      for i = 2, 2 * n, 2 do
+        -- a pair: the slot, negated for a plain success whose value is the decoded body;
+        -- otherwise the value is the raw result table
+        local slot, value = batch[i - 1], batch[i]
+        local plain = slot < 0
+        if plain then slot = -slot end
+        batch[i] = false -- the list does not keep the value alive until the next delivery
         local p = calls[slot]
-        batch[i] = false -- the result is not kept alive by the list until the next delivery
         calls[slot], R.held[slot] = nil, nil
         release(R, slot)
         if p == nil then
@@ -228,7 +231,7 @@ function M.dispatch(max)
         elseif p then
           R.count = R.count - 1
           delivered = delivered + 1
-          settle_from_result(p, result)
+          settle_from_result(p, value, plain)
         end
       end
       run_jobs(R)
