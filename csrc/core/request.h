@@ -4,6 +4,7 @@
 #ifndef ACS_REQUEST_H
 #define ACS_REQUEST_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -70,10 +71,27 @@ typedef struct {
     char *proxy;                /* NULL = libcurl's environment handling */
     char *no_proxy;
     size_t max_response_bytes;  /* 0 = no limit */
+    /* Non-NULL: the common strings (scheme, host, version unless the call set its own,
+     * credentials, user agent, CA file, proxies) are borrowed from these shared fields,
+     * which this request holds a reference to, instead of copied per call. */
+    struct acs_request_shared *shared;
 } acs_request;
 
 void acs_request_init(acs_request *r);
 void acs_request_free(acs_request *r);
+
+/* The fields the calls of one client share, made once (a template) and borrowed by its
+ * calls' requests. Immutable once made; reference-counted, so the last of the template and
+ * its requests frees it (secrets wiped), whichever thread that is. */
+typedef struct acs_request_shared {
+    atomic_int refs;
+    acs_request common;
+} acs_request_shared;
+
+acs_request_shared *acs_request_shared_new(void);   /* refs = 1; NULL on out of memory */
+void acs_request_shared_release(acs_request_shared *s);
+/* Makes `r` borrow the common fields of `s` (and hold a reference to it). */
+void acs_request_borrow(acs_request *r, acs_request_shared *s);
 
 /* The bytes that go on the wire for one attempt. */
 typedef struct {

@@ -378,7 +378,8 @@ static void copy_call(lua_State *L, acs_request *r)
     r->action = copy_string_at(L, 3, "action");
     char *version = copy_string_at(L, 4, "version");
     if (version) {
-        free(r->version);
+        if (!r->shared) /* a borrowed version is the template's */
+            free(r->version);
         r->version = version;
     }
     r->method = copy_string_at(L, 5, "method");
@@ -399,55 +400,25 @@ static void copy_call(lua_State *L, acs_request *r)
     r->raw = lua_toboolean(L, 13);
 }
 
-/* A template's string, duplicated into a task (which frees its own copies). */
-static char *dup_string(lua_State *L, const char *s)
-{
-    if (!s)
-        return NULL;
-    char *p = strdup(s);
-    if (!p)
-        luaL_error(L, "out of memory");
-    return p;
-}
-
-/* The common fields of template `c` into the task's request `r`. */
-static void dup_common(lua_State *L, const acs_request *c, acs_request *r)
-{
-    r->sig = c->sig;
-    r->scheme = dup_string(L, c->scheme);
-    r->host = dup_string(L, c->host);
-    r->version = dup_string(L, c->version);
-    r->user_agent = dup_string(L, c->user_agent);
-    r->ca_file = dup_string(L, c->ca_file);
-    r->proxy = dup_string(L, c->proxy);
-    r->no_proxy = dup_string(L, c->no_proxy);
-    r->creds.access_key_id = dup_string(L, c->creds.access_key_id);
-    r->creds.access_key_secret = dup_string(L, c->creds.access_key_secret);
-    r->creds.security_token = dup_string(L, c->creds.security_token);
-    r->creds.bearer_token = dup_string(L, c->creds.bearer_token);
-    r->insecure = c->insecure;
-    r->connect_timeout_ms = c->connect_timeout_ms;
-    r->read_timeout_ms = c->read_timeout_ms;
-    r->timeout_ms = c->timeout_ms;
-    r->retry = c->retry;
-    r->max_response_bytes = c->max_response_bytes;
-}
-
-/* core.template(common) -> template: the common fields of a spec, copied into C once so that
- * the calls of a client copy only their own fields (see task_new). */
+/* core.template(common) -> template: the common fields of a spec, copied into C once; the
+ * calls of a client borrow them (see task_new) and copy only their own fields. */
 static int template_new(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    acs_request *r = lua_newuserdatauv(L, sizeof *r, 0);
-    acs_request_init(r);
+    acs_request_shared **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
     luaL_setmetatable(L, TEMPLATE_MT);
-    copy_common(L, 1, r);
+    if (!(*box = acs_request_shared_new()))
+        return luaL_error(L, "out of memory");
+    copy_common(L, 1, &(*box)->common);
     return 1;
 }
 
 static int template_gc(lua_State *L)
 {
-    acs_request_free(luaL_checkudata(L, 1, TEMPLATE_MT)); /* wipes the secrets; idempotent */
+    acs_request_shared **box = luaL_checkudata(L, 1, TEMPLATE_MT);
+    acs_request_shared_release(*box); /* the last of it and its calls wipes the secrets */
+    *box = NULL;
     return 0;
 }
 
@@ -457,13 +428,15 @@ static int template_gc(lua_State *L)
  * the template's. core.task(spec) takes one table with every field instead. */
 static int task_new(lua_State *L)
 {
-    const acs_request *tmpl = NULL;
+    acs_request_shared *tmpl = NULL;
     if (lua_type(L, 1) == LUA_TTABLE) {
         lua_settop(L, 1);
         for (int i = 0; i < CALL_NFIELDS; i++) /* to where the other form has them */
             lua_getfield(L, 1, CALL_FIELDS[i]);
     } else {
-        tmpl = luaL_checkudata(L, 1, TEMPLATE_MT);
+        tmpl = *(acs_request_shared **)luaL_checkudata(L, 1, TEMPLATE_MT);
+        if (!tmpl)
+            return luaL_error(L, "template is released");
         lua_settop(L, 1 + CALL_NFIELDS);
     }
     lacs_task *box = lua_newuserdatauv(L, sizeof *box, 1);
@@ -474,7 +447,7 @@ static int task_new(lua_State *L)
         return luaL_error(L, "out of memory");
     acs_request *r = &box->task->req;
     if (tmpl)
-        dup_common(L, tmpl, r);
+        acs_request_borrow(r, tmpl);
     else
         copy_common(L, 1, r);
     copy_call(L, r);
