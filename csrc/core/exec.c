@@ -41,10 +41,11 @@ static int finish(acs_task *t)
         res->string_to_sign = NULL; /* the thread (and malloc arena) that made it */
     }
     res->total_s = acs_now() - t->submitted_at;
-    /* The request stays until delivery, where the thread that allocated it frees it: freed
-     * here it went back to that thread's malloc arena under its lock, which the Lua thread,
-     * allocating all the time, then waited for. (It holds no secret of its own: those are
-     * the template's.) */
+    /* Nothing reads the request any more: its memory goes now rather than at delivery, which
+     * may be a queue's length away. (Freed at delivery by the Lua thread, which allocated it,
+     * glibc's arena lock waits fell, but peak memory rose 1 MiB for no CPU measured.) */
+    acs_request_free(&t->req);
+    acs_request_init(&t->req);
     return 1;
 }
 
