@@ -34,10 +34,14 @@ static const unsigned char *walk(const unsigned char *p, const unsigned char *en
     case 'h': {
         int hashed = p[-1] == 'h';
         uint32_t h;
-        if ((size_t)(end - p) < sizeof n + (hashed ? sizeof h : 0))
+        if ((size_t)(end - p) < (hashed ? 1 + sizeof h : sizeof n))
             return NULL;
-        memcpy(&n, p, sizeof n);
-        p += sizeof n;
+        if (hashed) {
+            n = *p++; /* one byte of length */
+        } else {
+            memcpy(&n, p, sizeof n);
+            p += sizeof n;
+        }
         if (hashed) {
             memcpy(&h, p, sizeof h);
             p += sizeof h;

@@ -67,19 +67,22 @@ struct tape {
         size_t n = s.size();
         if (n > UINT32_MAX)
             return false;
-        bool hashed = n <= ACS_JSON_SHORT;
-        size_t need = 1 + sizeof(uint32_t) + (hashed ? sizeof(uint32_t) : 0) + n;
+        bool hashed = n <= ACS_JSON_SHORT; // its length fits one byte
+        size_t need = 1 + (hashed ? 1 + sizeof(uint32_t) : sizeof(uint32_t)) + n;
         if (!reserve(need))
             return true; // oom is reported at the end
         unsigned char *p = data + len;
-        *p++ = hashed ? 'h' : 's';
-        uint32_t n32 = static_cast<uint32_t>(n);
-        std::memcpy(p, &n32, sizeof n32);
-        p += sizeof n32;
         if (hashed) {
+            *p++ = 'h';
+            *p++ = static_cast<unsigned char>(n);
             uint32_t h = acs_json_hash(s.data(), n);
             std::memcpy(p, &h, sizeof h);
             p += sizeof h;
+        } else {
+            *p++ = 's';
+            uint32_t n32 = static_cast<uint32_t>(n);
+            std::memcpy(p, &n32, sizeof n32);
+            p += sizeof n32;
         }
         std::memcpy(p, s.data(), n);
         len += need;

@@ -8,9 +8,10 @@
 #include <stdint.h>
 
 /* Records: 'o' count (object: count key/value pairs follow, keys as strings), 'a' count
- * (array), 's' len bytes, 'h' len hash bytes (a short string: see ACS_JSON_SHORT), 'i' int64
+ * (array), 's' len bytes, 'h' len8 hash bytes (a short string: see ACS_JSON_SHORT), 'i' int64
  * (integers that fit, and integral numbers within 2^53), 'd' double, 't', 'f', 'n'.
- * Counts and lengths are uint32, numbers native-endian: the tape never leaves the process. */
+ * Counts and lengths are uint32 (len8: one byte), numbers native-endian: the tape never
+ * leaves the process. */
 typedef struct {
     unsigned char *data;
     size_t len;

@@ -107,7 +107,7 @@ static void push_value(lua_State *L, cursor *c)
         break;
     }
     case 'h': {
-        uint32_t n = take_u32(c);
+        uint32_t n = *c->p++;
         uint32_t hash = take_u32(c);
         push_short_string(L, c, n, hash);
         break;
