@@ -217,7 +217,9 @@ static int runtime_pop(lua_State *L)
     return 2;
 }
 
-/* runtime:perform(task) -> result table: a sync call on this thread. */
+/* runtime:perform(task) -> value, plain: a sync call on this thread. A plain success
+ * (is_plain_success) is its decoded body, its metadata kept in the task; anything else is the
+ * raw result table. */
 static int runtime_perform(lua_State *L)
 {
     lacs_runtime *rt = check_runtime(L, 1);
@@ -235,9 +237,14 @@ static int runtime_perform(lua_State *L)
     acs_exec(rt->sync_http, box->task);
     acs_json_use_parser(NULL); /* another runtime may run on this thread */
     box->task->state = ACS_TASK_DONE;
-    push_result(L, box->task);
-    acs_task_delivered(box->task, 0);
-    return 1;
+    int plain = is_plain_success(&box->task->res);
+    if (plain)
+        lacs_push_json(L, box->task->res.doc);
+    else
+        push_result(L, box->task);
+    acs_task_delivered(box->task, plain);
+    lua_pushboolean(L, plain);
+    return 2;
 }
 
 /* ---------------------------------------------------------------- task */

@@ -125,7 +125,12 @@ end
 -- Calls ------------------------------------------------------------------------------------
 
 local function perform(task, raw)
-  return response.finish(runtime.core():perform(task), raw)
+  local value, plain = runtime.core():perform(task)
+  if plain then -- the decoded body of a 2xx call; its metadata stays with the task
+    response.remember(value, task)
+    return value
+  end
+  return response.finish(value, raw)
 end
 
 --- A sync call: returns the decoded body, or nil and an error.
