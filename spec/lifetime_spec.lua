@@ -28,12 +28,18 @@ describe("lifetime", function()
 
   it("a client collected with calls in flight aborts them and joins its workers", function()
     server:config{ delay = 5 }
+    -- held until the server sees the calls (a collection while waiting, on a slow machine or
+    -- under valgrind, would otherwise take the client before its workers got there)
+    local holder = {}
     do
       local ecs = env.ecs()
       ecs:enable_async(4, 100)
       for _ = 1, 20 do ecs:DescribeRegionsAsync({}) end
+      holder.ecs = ecs
     end
     assert.is_truthy(env.eventually(function() return server:stats().current == 4 end))
+    assert.is_true(holder.ecs:async_enabled())
+    holder.ecs = nil
     local t0 = env.now()
     collectgarbage()
     collectgarbage()
