@@ -145,6 +145,58 @@ describe("protocol", function()
     end)
   end
 
+  describe("one client, one connection, calls of every shape in turn", function()
+    -- a worker (and the runtime, for sync calls) keeps its libcurl options from call to call
+    -- of the same client, setting each call's own: none of one call's may reach the next
+    local SEQUENCE = {
+      { style = "roa", pathname = "/a", method = "POST", body = { n = 1 }, want = "POST" },
+      { style = "roa", pathname = "/b", method = "GET", query = { q = "1" }, want = "GET" },
+      { style = "roa", pathname = "/c", method = "PUT", body = "raw", want = "PUT" },
+      { style = "roa", pathname = "/d", method = "DELETE", want = "DELETE" },
+      { style = "roa", pathname = "/e", method = "GET", want = "GET" },
+      { style = "rpc", form = { F = "f" }, want = "POST" },
+      { style = "roa", pathname = "/f", method = "GET", want = "GET" },
+    }
+    local function check(i, res)
+      local c = SEQUENCE[i]
+      assert.are.equal(c.want, res.Method, "call " .. i)
+      if c.style == "roa" then assert.are.equal(c.pathname, res.Path, "call " .. i) end
+      local body = c.body == nil and "" or type(c.body) == "string" and c.body
+        or require("alicloud.json").encode(c.body)
+      if c.form then
+        assert.are.equal("f", res.Form.F, "call " .. i)
+      else
+        assert.are.equal(body, res.Body or "", "call " .. i)
+      end
+      assert.are.equal(c.query and "1" or nil, res.Query.q, "call " .. i)
+    end
+    local function request(i)
+      local c = SEQUENCE[i]
+      return { action = "FakeEcho", style = c.style, pathname = c.pathname, method = c.method,
+        body = c.body, query = c.query, form = c.form }
+    end
+
+    it("sync", function()
+      local client = env.custom()
+      for i = 1, #SEQUENCE do
+        local res, err = client:request(request(i))
+        assert.is_nil(err)
+        check(i, res)
+      end
+    end)
+
+    it("async, on a pool of one", function()
+      local client = env.custom()
+      client:enable_async(1, 10)
+      for i = 1, #SEQUENCE do
+        local res, err = client:request_async(request(i)):wait(10)
+        assert.is_nil(err)
+        check(i, res)
+      end
+      client:shutdown()
+    end)
+  end)
+
   describe("parameters", function()
     it("sends a JSON-typed parameter as one string", function()
       local res = env.custom():FakeEcho({ Tags = alicloud.as_json({ { Key = "k", Value = "v" } }) })

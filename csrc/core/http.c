@@ -99,6 +99,10 @@ struct acs_http {
     int fresh_next;          /* the last connection looked unsafe to reuse: open a new one */
     double last_activity;
     acs_buf origin;          /* "scheme://host/" of the attempt, when the target goes apart */
+    /* What the handle's options were last set up for: a call of the same template (and the
+     * same proxy decision) sets only its own options, without a reset. 0: set up afresh. */
+    unsigned long long setup_serial;
+    int setup_direct;
     acs_buf header_text;     /* the attempt's header lines, NUL-terminated one after another */
     struct curl_slist *header_nodes; /* the list libcurl reads, pointing into header_text */
     size_t header_cap;
@@ -232,15 +236,12 @@ static int env_proxy(const char *scheme)
  * request target, verbatim (the same bytes on the wire) - except through a plain-HTTP proxy,
  * which needs the whole URL in the request line. With no proxy configured or in the
  * environment, "no proxy" is said explicitly, which also spares libcurl its own look-up. */
-static void set_url(acs_http *h, const acs_request *r, const acs_wire *w)
+static void set_url(acs_http *h, const acs_request *r, const acs_wire *w, int direct)
 {
     CURL *e = h->easy;
     const char *url = acs_buf_cstr(&w->url);
     size_t origin_len = strlen(r->scheme) + 3 + strlen(r->host);
-    int direct = !r->proxy && !env_proxy(r->scheme);
     int tunnelled = strcmp(r->scheme, "https") == 0; /* through any proxy: CONNECT */
-    if (direct)
-        curl_easy_setopt(e, CURLOPT_PROXY, "");
     if ((direct || tunnelled) && w->url.len > origin_len && url[origin_len] == '/') {
         acs_buf_reset(&h->origin);
         acs_buf_append(&h->origin, url, origin_len + 1);
@@ -251,19 +252,21 @@ static void set_url(acs_http *h, const acs_request *r, const acs_wire *w)
         }
     }
     curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, NULL);
 }
 
-static void set_options(acs_http *h, const acs_request *r, const acs_wire *w,
-                        struct curl_slist *headers, long timeout_ms)
+/* The options every call of one template shares, after a reset (nothing set for another
+ * template's call leaks into this one; connections stay). */
+static void set_common_options(acs_http *h, const acs_request *r, int direct)
 {
     CURL *e = h->easy;
-    curl_easy_reset(e); /* nothing set for one call leaks into the next; connections stay */
-    set_url(h, r, w);
+    curl_easy_reset(e);
+    if (direct)
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_SHARE, global_share);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -272,15 +275,8 @@ static void set_options(acs_http *h, const acs_request *r, const acs_wire *w,
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    /* libcurl silently resends a request whose reused connection died before any reply;
-     * a call that changes state must never go out twice on its own, so it gets a fresh one. */
-    if ((!r->read_only && !r->retry.unsafe) || h->fresh_next)
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    h->fresh_next = 0;
     if (r->connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
-    if (timeout_ms > 0)
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     if (r->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -291,13 +287,39 @@ static void set_options(acs_http *h, const acs_request *r, const acs_wire *w,
         curl_easy_setopt(e, CURLOPT_PROXY, r->proxy);
     if (r->no_proxy)
         curl_easy_setopt(e, CURLOPT_NOPROXY, r->no_proxy);
+}
+
+/* Sets up the handle for one attempt. A reset and the template's options only when the last
+ * call on this handle came from another template (a reset and its dozen options were ~5k
+ * instructions a call); then every option a call sets is set, or unset, every time. */
+static void set_options(acs_http *h, const acs_request *r, const acs_wire *w,
+                        struct curl_slist *headers, long timeout_ms)
+{
+    CURL *e = h->easy;
+    int direct = !r->proxy && !env_proxy(r->scheme);
+    unsigned long long serial = r->shared ? r->shared->serial : 0;
+    if (!serial || serial != h->setup_serial || direct != h->setup_direct) {
+        set_common_options(h, r, direct);
+        h->setup_serial = serial;
+        h->setup_direct = direct;
+    }
+    set_url(h, r, w, direct);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    /* libcurl silently resends a request whose reused connection died before any reply;
+     * a call that changes state must never go out twice on its own, so it gets a fresh one. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT,
+                     (!r->read_only && !r->retry.unsafe) || h->fresh_next ? 1L : 0L);
+    h->fresh_next = 0;
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 0L);
     if (strcmp(r->method, "GET") == 0 && w->body.len == 0) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL); /* no body of an earlier call's */
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     } else {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)w->body.len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, acs_buf_cstr(&w->body));
-        if (strcmp(r->method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                         strcmp(r->method, "POST") != 0 ? r->method : NULL);
     }
 }
 

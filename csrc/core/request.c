@@ -107,10 +107,12 @@ void acs_request_free(acs_request *r)
 
 acs_request_shared *acs_request_shared_new(void)
 {
+    static atomic_ullong next_serial = 1;
     acs_request_shared *s = malloc(sizeof *s);
     if (!s)
         return NULL;
     atomic_init(&s->refs, 1);
+    s->serial = atomic_fetch_add(&next_serial, 1);
     acs_request_init(&s->common);
     return s;
 }

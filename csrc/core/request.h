@@ -85,6 +85,7 @@ void acs_request_free(acs_request *r);
  * its requests frees it (secrets wiped), whichever thread that is. */
 typedef struct acs_request_shared {
     atomic_int refs;
+    unsigned long long serial;  /* unique in the process: tells two templates apart */
     acs_request common;
 } acs_request_shared;
 
