@@ -234,8 +234,9 @@ static int env_proxy(const char *scheme)
  * own printf, one character at a time: for a signed RPC call's long query that was a third of
  * its work per call. So it gets the short "scheme://host/" and the path and query as the
  * request target, verbatim (the same bytes on the wire) - except through a plain-HTTP proxy,
- * which needs the whole URL in the request line. With no proxy configured or in the
- * environment, "no proxy" is said explicitly, which also spares libcurl its own look-up. */
+ * which needs the whole URL in the request line. `direct`: no proxy configured or in the
+ * environment (set_common_options then says "no proxy" explicitly, which also spares libcurl
+ * its own look-up). */
 static void set_url(acs_http *h, const acs_request *r, const acs_wire *w, int direct)
 {
     CURL *e = h->easy;
