@@ -38,17 +38,15 @@ static const unsigned char *walk(const unsigned char *p, const unsigned char *en
             return NULL;
         if (hashed) {
             n = *p++; /* one byte of length */
-        } else {
-            memcpy(&n, p, sizeof n);
-            p += sizeof n;
-        }
-        if (hashed) {
             memcpy(&h, p, sizeof h);
             p += sizeof h;
             if (n > ACS_JSON_SHORT || (size_t)(end - p) < n || h != acs_json_hash((const char *)p, n))
                 return NULL;
-        } else if (n <= ACS_JSON_SHORT) {
-            return NULL; /* short strings always carry their hash */
+        } else {
+            memcpy(&n, p, sizeof n);
+            p += sizeof n;
+            if (n <= ACS_JSON_SHORT)
+                return NULL; /* short strings always carry their hash */
         }
         return (size_t)(end - p) < n ? NULL : p + n;
     }

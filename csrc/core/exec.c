@@ -26,8 +26,8 @@ static double deadline_of(const acs_task *t)
 static int finish(acs_task *t)
 {
     acs_result *res = &t->res;
-    if (res->error == ACS_OK && res->http_status >= 200 && res->http_status < 300 &&
-        !t->req.raw && !res->doc) {
+    int ok = res->error == ACS_OK && res->http_status >= 200 && res->http_status < 300;
+    if (ok && !t->req.raw && !res->doc) {
         /* parse in place when there is room; the parser reads the padding, so it is zeroed */
         if (acs_buf_reserve(&res->body, ACS_JSON_PADDING) == 0)
             memset(res->body.data + res->body.len, 0, ACS_JSON_PADDING);
@@ -36,7 +36,7 @@ static int finish(acs_task *t)
             acs_buf_free(&res->body); /* the tape replaces it: finished calls waiting for
                                          delivery hold half the memory */
     }
-    if (res->error == ACS_OK && res->http_status >= 200 && res->http_status < 300) {
+    if (ok) {
         free(res->string_to_sign); /* only a failed call's error shows it: free it here, on */
         res->string_to_sign = NULL; /* the thread (and malloc arena) that made it */
     }

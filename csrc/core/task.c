@@ -21,14 +21,13 @@ const char *acs_error_code(acs_error e)
     return "SDK.InternalError";
 }
 
-acs_task *acs_task_new(uint64_t id)
+acs_task *acs_task_new(void)
 {
     acs_task *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     atomic_init(&t->refs, 1);
     atomic_init(&t->cancelled, 0);
-    t->id = id;
     acs_request_init(&t->req);
     return t;
 }

@@ -67,7 +67,6 @@ void acs_counter_release(acs_counter *c);
 typedef struct acs_task {
     atomic_int refs;
     atomic_int cancelled;
-    uint64_t id;
     long tag;                 /* the binding's own number for the call; the core never reads it */
     acs_request req;
     acs_result res;
@@ -81,7 +80,7 @@ typedef struct acs_task {
     struct acs_task *prev, *next;
 } acs_task;
 
-acs_task *acs_task_new(uint64_t id);   /* refs = 1; NULL on out of memory */
+acs_task *acs_task_new(void);          /* refs = 1; NULL on out of memory */
 void acs_task_retain(acs_task *t);
 void acs_task_release(acs_task *t);    /* frees at zero */
 /* Its result was handed to Lua: frees the request and the response now, not when the garbage

@@ -45,8 +45,6 @@ typedef struct {
     acs_pool *pool;      /* set once submitted; holds a reference */
 } lacs_task;
 
-static atomic_uint_fast64_t next_task_id = 1;
-
 /* ---------------------------------------------------------------- runtime */
 
 static lacs_runtime *check_runtime(lua_State *L, int i)
@@ -126,9 +124,8 @@ static void push_result_meta(lua_State *L, const acs_result *r)
     lua_setfield(L, -2, "queued");
     lua_pushnumber(L, r->total_s);
     lua_setfield(L, -2, "total");
-    /* only a failed call's errors read it (SignatureDoesNotMatch diagnosis) */
-    int ok = r->error == ACS_OK && r->http_status >= 200 && r->http_status < 300;
-    if (r->string_to_sign && !ok) {
+    /* left only on failed calls (SignatureDoesNotMatch diagnosis): see exec.c's finish */
+    if (r->string_to_sign) {
         lua_pushstring(L, r->string_to_sign);
         lua_setfield(L, -2, "string_to_sign");
     }
@@ -178,6 +175,19 @@ static int is_plain_success(const acs_result *r)
            r->doc->len > 0 && (r->doc->data[0] == 'o' || r->doc->data[0] == 'a');
 }
 
+/* Pushes a finished call's value for Lua and frees what Lua will not read: the decoded body of
+ * a plain success (returns 1), or the raw result table (returns 0). */
+static int push_delivered(lua_State *L, acs_task *t)
+{
+    int plain = is_plain_success(&t->res);
+    if (plain)
+        lacs_push_json(L, t->res.doc);
+    else
+        push_result(L, t);
+    acs_task_delivered(t, plain);
+    return plain;
+}
+
 /* runtime:pop([max [, into]]) -> list, n: the n finished async calls as pairs, list[2i-1] the
  * call's slot and list[2i] its value. A plain success (is_plain_success) has its slot negated
  * and its decoded body as the value; any other result comes as the raw result table. With
@@ -202,15 +212,10 @@ static int runtime_pop(lua_State *L)
     }
     for (size_t i = 0; i < n; i++) {
         acs_task *t = done[i];
-        int plain = is_plain_success(&t->res);
+        int plain = push_delivered(L, t);
+        lua_rawseti(L, -2, 2 * (lua_Integer)i + 2);
         lua_pushinteger(L, plain ? -(lua_Integer)t->tag : (lua_Integer)t->tag);
         lua_rawseti(L, -2, 2 * (lua_Integer)i + 1);
-        if (plain)
-            lacs_push_json(L, t->res.doc);
-        else
-            push_result(L, t);
-        lua_rawseti(L, -2, 2 * (lua_Integer)i + 2);
-        acs_task_delivered(t, plain);
         acs_task_release(t);
     }
     lua_pushinteger(L, (lua_Integer)n);
@@ -237,13 +242,7 @@ static int runtime_perform(lua_State *L)
     acs_exec(rt->sync_http, box->task);
     acs_json_use_parser(NULL); /* another runtime may run on this thread */
     box->task->state = ACS_TASK_DONE;
-    int plain = is_plain_success(&box->task->res);
-    if (plain)
-        lacs_push_json(L, box->task->res.doc);
-    else
-        push_result(L, box->task);
-    acs_task_delivered(box->task, plain);
-    lua_pushboolean(L, plain);
+    lua_pushboolean(L, push_delivered(L, box->task));
     return 2;
 }
 
@@ -430,7 +429,7 @@ static int template_gc(lua_State *L)
 }
 
 /* core.task(template, style, action, version, method, path, query, form, headers, body,
- * content_type, read_only, raw) -> task, id: copies everything a worker needs into C memory.
+ * content_type, read_only, raw) -> task: copies everything a worker needs into C memory.
  * The call's own fields come as arguments (no table to build and read per call); the rest is
  * the template's. core.task(spec) takes one table with every field instead. */
 static int task_new(lua_State *L)
@@ -449,8 +448,7 @@ static int task_new(lua_State *L)
     lacs_task *box = lua_newuserdatauv(L, sizeof *box, 1);
     memset(box, 0, sizeof *box);
     luaL_setmetatable(L, TASK_MT);
-    uint64_t id = atomic_fetch_add(&next_task_id, 1);
-    if (!(box->task = acs_task_new(id)))
+    if (!(box->task = acs_task_new()))
         return luaL_error(L, "out of memory");
     acs_request *r = &box->task->req;
     if (tmpl)
@@ -460,8 +458,7 @@ static int task_new(lua_State *L)
     copy_call(L, r);
     if (!r->scheme || !r->host || !r->method)
         return luaL_error(L, "task needs scheme, host and method");
-    lua_pushinteger(L, (lua_Integer)id);
-    return 2;
+    return 1;
 }
 
 static lacs_task *check_task(lua_State *L, int i)
@@ -478,12 +475,6 @@ static int task_result(lua_State *L)
     lacs_task *box = check_task(L, 1);
     lua_createtable(L, 0, 8);
     push_result_meta(L, &box->task->res);
-    return 1;
-}
-
-static int task_id(lua_State *L)
-{
-    lua_pushinteger(L, (lua_Integer)check_task(L, 1)->task->id);
     return 1;
 }
 
@@ -697,7 +688,7 @@ int luaopen_alicloud_core(lua_State *L)
         {"submit", pool_submit}, {"shutdown", pool_shutdown}, {"closed", pool_closed},
         {"queued", pool_queued}, {"forked", pool_forked},
         {"undelivered", pool_undelivered}, {NULL, NULL}};
-    static const luaL_Reg task_methods[] = {{"id", task_id}, {"cancel", task_cancel}, {"result", task_result}, {NULL, NULL}};
+    static const luaL_Reg task_methods[] = {{"cancel", task_cancel}, {"result", task_result}, {NULL, NULL}};
     static const luaL_Reg template_methods[] = {{NULL, NULL}};
     static const luaL_Reg functions[] = {
         {"runtime", runtime_new}, {"pool", pool_new}, {"task", task_new},

@@ -126,10 +126,7 @@ end
 
 local function perform(task, raw)
   local value, plain = runtime.core():perform(task)
-  if plain then -- the decoded body of a 2xx call; its metadata stays with the task
-    response.remember(value, task)
-    return value
-  end
+  if plain then return response.remember(value, task) end -- metadata stays with the task
   return response.finish(value, raw)
 end
 
@@ -151,12 +148,12 @@ function Client:request(req)
 end
 
 local function settle(p, value, plain)
+  local res, err
   if plain then -- the decoded body of a 2xx call; its metadata stays with the task
-    response.remember(value, p._task)
-    p:_settle("fulfilled", value)
-    return
+    res = response.remember(value, p._task)
+  else
+    res, err = response.finish(value, p._raw)
   end
-  local res, err = response.finish(value, p._raw)
   if res ~= nil then p:_settle("fulfilled", res) else p:_settle("rejected", err) end
 end
 runtime.set_settler(settle)

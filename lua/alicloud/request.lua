@@ -260,7 +260,7 @@ end
 local NO_OPTS = {}
 local read_only_actions = {} -- action name -> products.is_read_only(name), computed once
 
---- The task for client:Action(params, opts). Returns task, id, or nil and err.
+--- The task for client:Action(params, opts). Returns task, or nil and err.
 function M.for_action(client, action, p, opts, level)
   local s = client.settings
   if opts == nil then
@@ -298,7 +298,7 @@ function M.for_action(client, action, p, opts, level)
     content_type, read_only, opts.raw)
 end
 
---- The task for client:request(req), the CommonRequest. Returns task, id, or nil and err.
+--- The task for client:request(req), the CommonRequest. Returns task, or nil and err.
 function M.for_common(client, req, level)
   if type(req) ~= "table" then error("request: expected a table", level + 1) end
   local inline = M.split_options(req, M.REQUEST_FIELDS, "request", level + 1)

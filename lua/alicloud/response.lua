@@ -55,8 +55,10 @@ function M.finish(result, raw)
 end
 
 --- For a plain success delivered as its decoded body: where its metadata is, when asked.
+-- Returns res.
 function M.remember(res, task)
   results[res] = task
+  return res
 end
 
 --- alicloud.meta(res) -> { status, headers, request_id, attempts, timings } or nil.

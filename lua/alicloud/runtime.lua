@@ -17,7 +17,7 @@ local function fresh()
     -- dense arrays (a table keyed by ever-growing ids would rehash every few calls)
     calls = setmetatable({}, { __mode = "v" }), -- slot -> promise (false once settled early)
     held = {},          -- slot -> that promise while someone will look at it (kept alive)
-    free = {}, nfree = 0, slots = 0, -- released slots; slots handed out so far
+    free = {}, slots = 0, -- released slots (a stack); slots handed out so far
     observed = {},      -- other promises someone will look at: kept alive until settled
     count = 0,          -- unsettled async calls
     jobs = {}, ja = {}, jb = {}, jhead = 1, jtail = 0, -- job i: jobs[i](ja[i], jb[i])
@@ -145,10 +145,11 @@ end
 --- A slot for an async call about to be submitted (pool:submit carries it to the result).
 function M.slot()
   local R = state()
-  local n = R.nfree
+  local free = R.free
+  local n = #free
   if n > 0 then
-    local slot = R.free[n]
-    R.free[n], R.nfree = nil, n - 1
+    local slot = free[n]
+    free[n] = nil
     return slot
   end
   R.slots = R.slots + 1
@@ -156,8 +157,8 @@ function M.slot()
 end
 
 local function release(R, slot)
-  local n = R.nfree + 1
-  R.free[n], R.nfree = slot, n
+  local free = R.free
+  free[#free + 1] = slot
 end
 
 --- Gives back a slot whose call was not submitted.
