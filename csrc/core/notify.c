@@ -8,20 +8,28 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* Workers push without a lock: a finished task goes onto `incoming`, a stack the Lua thread
+ * takes whole with one exchange and turns into the FIFO `ready`. (A lock here was held across
+ * the pipe's write and read, and workers and the Lua thread waited for each other on it.)
+ *
+ * The pipe's bytes are counted so that the read end is readable while something waits, and
+ * not once a delivery has taken everything: the push that finds `incoming` empty writes one byte,
+ * and so does a wake-up; the Lua thread owes one byte for every batch it takes and every
+ * wake-up, and reads what it owes once it has delivered them. */
 struct acs_notify {
     atomic_int refs;
-    pthread_mutex_t lock;
-    acs_task *head, *tail;  /* linked through task->next */
-    int fds[2];             /* [0] read, [1] write; both non-blocking, close-on-exec */
-    int signalled;          /* a wake-up byte may be in the pipe (guarded by lock) */
-    int generation;         /* fork generation at creation: a forked child leaves it alone */
+    _Atomic(acs_task *) incoming; /* newest first, linked through task->next */
+    acs_task *ready, *ready_tail; /* the Lua thread's, oldest first */
+    int owed;                     /* the Lua thread's: bytes it must still read */
+    int woken;                    /* the Lua thread's: a wake-up byte is counted in owed */
+    int fds[2];                   /* [0] read, [1] write; both non-blocking, close-on-exec */
+    int generation;               /* fork generation at creation: a forked child leaves it alone */
 };
 
 acs_notify *acs_notify_new(char *err, size_t errlen)
@@ -37,7 +45,7 @@ acs_notify *acs_notify_new(char *err, size_t errlen)
         return NULL;
     }
     atomic_init(&n->refs, 1);
-    pthread_mutex_init(&n->lock, NULL);
+    atomic_init(&n->incoming, NULL);
     n->generation = acs_fork_generation();
     return n;
 }
@@ -47,19 +55,24 @@ void acs_notify_retain(acs_notify *n)
     atomic_fetch_add_explicit(&n->refs, 1, memory_order_relaxed);
 }
 
+static void release_list(acs_task *t)
+{
+    for (acs_task *next; t; t = next) {
+        next = t->next;
+        acs_task_release(t);
+    }
+}
+
 void acs_notify_release(acs_notify *n)
 {
     if (!n || atomic_fetch_sub_explicit(&n->refs, 1, memory_order_acq_rel) != 1)
         return;
     if (acs_notify_forked(n))
-        return; /* a forked child's copy: its lock may be held forever */
-    for (acs_task *t = n->head, *next; t; t = next) {
-        next = t->next;
-        acs_task_release(t);
-    }
+        return; /* a forked child's copy: its parent's threads may be mid-push */
+    release_list(atomic_load_explicit(&n->incoming, memory_order_acquire));
+    release_list(n->ready);
     close(n->fds[0]);
     close(n->fds[1]);
-    pthread_mutex_destroy(&n->lock);
     free(n);
 }
 
@@ -73,72 +86,97 @@ int acs_notify_fd(const acs_notify *n)
     return n->fds[0];
 }
 
-static void signal_pipe(acs_notify *n)
+/* 1 when the byte is in the pipe. It cannot be full: it holds one byte for the batch not yet
+ * taken, and the bytes the Lua thread owes, which it reads before they reach 64. */
+static int write_byte(acs_notify *n)
 {
     const char byte = 1;
     ssize_t w;
     do
         w = write(n->fds[1], &byte, 1);
     while (w < 0 && errno == EINTR);
-    /* EAGAIN: the pipe is full, so a wake-up is already pending. */
-    n->signalled = 1;
+    return w == 1;
 }
 
-/* Reads only when a byte was written since the last drain, and stops at a short read (the
- * pipe had no more): a delivery costs one read, not two. */
-static void drain_pipe(acs_notify *n)
+/* Reads the bytes the Lua thread owes that are there. One still being written (by a worker
+ * between its push and its write) stays owed: when it lands, the fd is readable with nothing
+ * to deliver, a spurious wake-up, and the next pop that finds nothing reads it. Never waits. */
+static void read_owed(acs_notify *n)
 {
-    if (!n->signalled)
-        return;
-    char sink[256];
-    ssize_t r;
-    do
-        r = read(n->fds[0], sink, sizeof sink);
-    while (r == (ssize_t)sizeof sink || (r < 0 && errno == EINTR));
-    n->signalled = 0;
+    char sink[64];
+    while (n->owed > 0) {
+        size_t want = n->owed < (int)sizeof sink ? (size_t)n->owed : sizeof sink;
+        ssize_t r = read(n->fds[0], sink, want);
+        if (r > 0)
+            n->owed -= (int)r;
+        else if (!(r < 0 && errno == EINTR))
+            break; /* EAGAIN: the rest is on its way */
+    }
+    n->woken = 0;
 }
 
 void acs_notify_push(acs_notify *n, acs_task *t)
 {
-    t->next = t->prev = NULL;
-    pthread_mutex_lock(&n->lock);
-    int was_empty = n->head == NULL;
-    if (n->tail)
-        n->tail->next = t;
+    t->prev = NULL;
+    acs_task *old = atomic_load_explicit(&n->incoming, memory_order_relaxed);
+    do
+        t->next = old;
+    while (!atomic_compare_exchange_weak_explicit(&n->incoming, &old, t, memory_order_release,
+                                                  memory_order_relaxed));
+    if (!old)
+        write_byte(n);
+}
+
+/* Takes everything pushed so far and appends it, oldest first, to ready. */
+static void take_incoming(acs_notify *n)
+{
+    acs_task *t = atomic_exchange_explicit(&n->incoming, NULL, memory_order_acquire);
+    if (!t)
+        return;
+    n->owed++;
+    acs_task *first = NULL, *last = t;
+    while (t) { /* reverse: the stack is newest first */
+        acs_task *next = t->next;
+        t->next = first;
+        first = t;
+        t = next;
+    }
+    if (n->ready_tail)
+        n->ready_tail->next = first;
     else
-        n->head = t;
-    n->tail = t;
-    if (was_empty)
-        signal_pipe(n);
-    pthread_mutex_unlock(&n->lock);
+        n->ready = first;
+    n->ready_tail = last;
 }
 
 size_t acs_notify_pop(acs_notify *n, acs_task **out, size_t max)
 {
+    if (!n->ready)
+        take_incoming(n);
     size_t k = 0;
-    pthread_mutex_lock(&n->lock);
-    while (k < max && n->head) {
-        acs_task *t = n->head;
-        n->head = t->next;
+    while (k < max && n->ready) {
+        acs_task *t = n->ready;
+        n->ready = t->next;
         t->next = NULL;
         if (t->undelivered)
             atomic_fetch_sub(&t->undelivered->value, 1);
         out[k++] = t;
     }
-    if (!n->head) {
-        n->tail = NULL;
-        /* Under the lock, so a push cannot slip between the check and the drain. */
-        drain_pipe(n);
-    }
-    pthread_mutex_unlock(&n->lock);
+    if (!n->ready)
+        n->ready_tail = NULL;
+    /* Nothing taken is left: read the bytes owed (what is still in `incoming` has a byte of
+     * its own). A pop that returns fewer than max is followed by another, which reads them,
+     * so a delivery of several batches reads the pipe once; 64 bound what waits there. */
+    if (!n->ready && (k == 0 || k == max || n->owed >= 64))
+        read_owed(n);
     return k;
 }
 
 void acs_notify_wake(acs_notify *n)
 {
-    pthread_mutex_lock(&n->lock);
-    signal_pipe(n);
-    pthread_mutex_unlock(&n->lock);
+    if (!n->woken && write_byte(n)) {
+        n->woken = 1;
+        n->owed++;
+    }
 }
 
 int acs_notify_wait(acs_notify *n, double timeout)

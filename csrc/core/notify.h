@@ -1,7 +1,7 @@
 /* The completion queue of one runtime (one per Lua state) and its wake-up pipe.
- * Workers push finished tasks; the Lua thread pops them. The pipe's read end is readable
- * while the queue is non-empty, so event loops can watch it. Reference-counted: pools and
- * the Lua handle each hold one. */
+ * Any thread pushes finished tasks (without a lock); only the Lua thread pops and wakes. The
+ * pipe's read end is readable while results (or a wake-up) wait, and not after a pop that
+ * found nothing, so event loops can watch it. Reference-counted: pools and the Lua handle each hold one. */
 #ifndef ACS_NOTIFY_H
 #define ACS_NOTIFY_H
 
@@ -15,17 +15,19 @@ acs_notify *acs_notify_new(char *err, size_t errlen);
 void acs_notify_retain(acs_notify *n);
 void acs_notify_release(acs_notify *n);     /* frees undelivered tasks at zero */
 
-int acs_notify_fd(const acs_notify *n);
+int acs_notify_fd(const acs_notify *n);         /* read end: poll it for POLLIN */
 
 /* 1 in a forked child of the process that created n: n must not be used there. */
-int acs_notify_forked(const acs_notify *n);     /* read end: poll it for POLLIN */
+int acs_notify_forked(const acs_notify *n);
 
 /* Takes over the caller's reference to t. Writes one byte only when the queue goes from
- * empty to non-empty; EAGAIN means a wake-up is already pending. */
+ * empty to non-empty. */
 void acs_notify_push(acs_notify *n, acs_task *t);
 
-/* Moves up to max finished tasks into out (the caller owns their references). The pipe is
- * drained when the queue empties; a spurious wake-up pops nothing and never blocks. */
+/* Moves up to max finished tasks into out (the caller owns their references), oldest first.
+ * Never blocks. A delivery pops until a pop returns 0 or max: the fd is then readable only if
+ * more results wait (or, rarely, a worker's byte for what was just delivered lands late: one
+ * spurious wake-up). */
 size_t acs_notify_pop(acs_notify *n, acs_task **out, size_t max);
 
 /* Makes the fd readable without a task (the Lua side has deferred work to run). */

@@ -6,13 +6,18 @@
 #include <lauxlib.h>
 
 /* Short strings made for earlier answers, by the hash the worker computed ('h' records):
- * reusing one costs a table read and a memcmp, where lua_pushlstring hashes the bytes and
+ * reusing one costs a memcmp and a table read, where lua_pushlstring hashes the bytes and
  * searches Lua's string table. Direct-mapped, so it stays this size; the strings are anchored
- * in the uservalue table (slot + 1), one cache per Lua state, in the registry. */
+ * in the uservalue table (slot + 1), one cache per Lua state, in the registry. A slot also
+ * keeps its string's bytes (Lua never moves a string, and this one stays anchored while the
+ * slot holds it), so a miss costs no trip through the Lua stack. */
 #define CACHE_SLOTS 2048
 
 typedef struct {
-    uint64_t key[CACHE_SLOTS]; /* FILLED | len << 32 | hash; 0 = an empty slot */
+    struct {
+        uint64_t key;      /* FILLED | len << 32 | hash; 0 = an empty slot */
+        const char *bytes; /* side by side with its key: one cache line per look-up */
+    } slot[CACHE_SLOTS];
 } string_cache;
 
 #define FILLED ((uint64_t)1 << 63) /* so that no string's key is 0, the empty string's too */
@@ -51,16 +56,15 @@ static void push_short_string(lua_State *L, cursor *c, uint32_t n, uint32_t hash
     c->p += n;
     uint64_t key = FILLED | (uint64_t)n << 32 | hash;
     lua_Integer slot = (lua_Integer)(hash & (CACHE_SLOTS - 1)) + 1;
-    if (c->cache->key[slot - 1] == key) {
+    string_cache *sc = c->cache;
+    if (sc->slot[slot - 1].key == key && memcmp(sc->slot[slot - 1].bytes, bytes, n) == 0) {
         lua_rawgeti(L, c->anchors, slot);
-        if (memcmp(lua_tostring(L, -1), bytes, n) == 0)
-            return;
-        lua_pop(L, 1); /* same hash and length, other bytes */
+        return;
     }
-    lua_pushlstring(L, bytes, n);
+    sc->slot[slot - 1].bytes = lua_pushlstring(L, bytes, n);
     lua_pushvalue(L, -1);
     lua_rawseti(L, c->anchors, slot);
-    c->cache->key[slot - 1] = key;
+    sc->slot[slot - 1].key = key;
 }
 
 static uint32_t take_u32(cursor *c)

@@ -168,12 +168,17 @@ end
 -- "forked" (the pool is the parent process's).
 -- With "block", the submitter also waits while the pool holds `bound` calls that are not yet
 -- delivered (queued, running or finished), delivering meanwhile: memory stays bounded by the
--- queue, however many calls a loop submits and however rarely it dispatches.
-local function submit(pool, task, policy, bound, slot)
+-- queue, however many calls a loop submits and however rarely it dispatches. Once it waits,
+-- it waits until `slack` calls have left (a pool's worth, at most half the queue, so the
+-- workers never run dry), so that a loop submitting at the bound wakes once per few results,
+-- not once per result.
+local function submit(pool, task, policy, bound, slot, slack)
   if policy ~= "block" then return pool:submit(task, 0, 0, slot) end
   local st = pool:submit(task, 0, bound, slot)
   while st == "busy" do
-    if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
+    repeat
+      if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
+    until pool:undelivered() <= bound - slack
     st = pool:submit(task, 0, bound, slot)
   end
   while st == "full" do
@@ -190,14 +195,15 @@ function Client:_submit(task, raw, cb)
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
   end
   local policy, bound = self.settings.queue_full, self._queue_size + self._pool_size
+  local slack = math.max(1, math.min(self._pool_size, self._queue_size // 2))
   local slot = runtime.slot()
-  local st = submit(self._pool, task, policy, bound, slot)
+  local st = submit(self._pool, task, policy, bound, slot, slack)
   if st == "forked" then
     -- threads do not survive fork(): a child process gets a pool of its own, and a runtime
     -- of its own (runtime.core() makes it), from which the call takes its slot
     self._pool = core.pool(runtime.core(), self._pool_size, self._queue_size)
     slot = runtime.slot()
-    st = submit(self._pool, task, policy, bound, slot)
+    st = submit(self._pool, task, policy, bound, slot, slack)
   end
   if st ~= "ok" then runtime.release(slot) end
   if st == "closed" then

@@ -236,12 +236,11 @@ function M.dispatch(max)
         end
       end
       run_jobs(R)
-    until n == 0 or delivered >= max
+    until n == 0 or delivered >= max -- pop's contract: until 0, or a full list (core/notify.h)
   end)
   R.depth = R.depth - 1
   if R.depth == 0 and idle(R) then notify(R, false) end
   if not ok then error(err, 0) end
-  if max ~= math.huge and delivered >= max then R.core:wake() end -- more may be waiting
   return delivered
 end
 
