@@ -146,8 +146,9 @@ describe("protocol", function()
   end
 
   describe("one client, one connection, calls of every shape in turn", function()
-    -- a worker (and the runtime, for sync calls) keeps its libcurl options from call to call
-    -- of the same client, setting each call's own: none of one call's may reach the next
+    -- a worker (and the runtime, for sync calls) keeps its libcurl options, and the buffer it
+    -- reads bodies into, from call to call of the same client, setting each call's own: none
+    -- of one call's may reach the next (a raw call keeps its body, the next reads afresh)
     local SEQUENCE = {
       { style = "roa", pathname = "/a", method = "POST", body = { n = 1 }, want = "POST" },
       { style = "roa", pathname = "/b", method = "GET", query = { q = "1" }, want = "GET" },
@@ -155,10 +156,15 @@ describe("protocol", function()
       { style = "roa", pathname = "/d", method = "DELETE", want = "DELETE" },
       { style = "roa", pathname = "/e", method = "GET", want = "GET" },
       { style = "rpc", form = { F = "f" }, want = "POST" },
+      { style = "roa", pathname = "/r", method = "GET", raw = true, want = "GET" },
       { style = "roa", pathname = "/f", method = "GET", want = "GET" },
     }
     local function check(i, res)
       local c = SEQUENCE[i]
+      if c.raw then
+        assert.are.equal("string", type(res), "call " .. i)
+        res = require("alicloud.json").decode(res)
+      end
       assert.are.equal(c.want, res.Method, "call " .. i)
       if c.style == "roa" then assert.are.equal(c.pathname, res.Path, "call " .. i) end
       local body = c.body == nil and "" or type(c.body) == "string" and c.body
@@ -173,26 +179,31 @@ describe("protocol", function()
     local function request(i)
       local c = SEQUENCE[i]
       return { action = "FakeEcho", style = c.style, pathname = c.pathname, method = c.method,
-        body = c.body, query = c.query, form = c.form }
+        body = c.body, query = c.query, form = c.form, raw = c.raw }
     end
 
+    -- checked once all calls are done: no later call may have changed an earlier result
     it("sync", function()
       local client = env.custom()
+      local results = {}
       for i = 1, #SEQUENCE do
         local res, err = client:request(request(i))
         assert.is_nil(err)
-        check(i, res)
+        results[i] = res
       end
+      for i = 1, #SEQUENCE do check(i, results[i]) end
     end)
 
     it("async, on a pool of one", function()
       local client = env.custom()
       client:enable_async(1, 10)
+      local results = {}
       for i = 1, #SEQUENCE do
         local res, err = client:request_async(request(i)):wait(10)
         assert.is_nil(err)
-        check(i, res)
+        results[i] = res
       end
+      for i = 1, #SEQUENCE do check(i, results[i]) end
       client:shutdown()
     end)
   end)

@@ -23,7 +23,7 @@ static double deadline_of(const acs_task *t)
 }
 
 /* The call is over: a 2xx JSON body is parsed here, off the Lua thread. */
-static int finish(acs_task *t)
+static int finish(acs_http *h, acs_task *t)
 {
     acs_result *res = &t->res;
     int ok = res->error == ACS_OK && res->http_status >= 200 && res->http_status < 300;
@@ -32,9 +32,8 @@ static int finish(acs_task *t)
         if (acs_buf_reserve(&res->body, ACS_JSON_PADDING) == 0)
             memset(res->body.data + res->body.len, 0, ACS_JSON_PADDING);
         res->doc = acs_json_parse(res->body.data, res->body.len, res->body.cap);
-        if (res->doc)
-            acs_buf_free(&res->body); /* the tape replaces it: finished calls waiting for
-                                         delivery hold half the memory */
+        if (res->doc) /* the tape replaces it: finished calls waiting for delivery hold */
+            acs_http_keep_body(h, &res->body); /* half the memory, and h reads the next one */
     }
     if (ok) {
         free(res->string_to_sign); /* only a failed call's error shows it: free it here, on */
@@ -58,21 +57,21 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
         res->queued_s = acs_now() - t->submitted_at;
     if (atomic_load(&t->cancelled)) {
         acs_result_fail(res, ACS_E_CANCELLED, "the call was cancelled");
-        return finish(t);
+        return finish(h, t);
     }
     if (deadline > 0 && acs_now() >= deadline) {
         res->timeout_kind = 't';
         acs_result_fail(res, ACS_E_TIMEOUT, "the call's deadline (%.3f s) passed %s",
                         (double)r->timeout_ms / 1000.0,
                         res->attempts ? "while retrying" : "before it could start");
-        return finish(t);
+        return finish(h, t);
     }
     acs_wire w;
     char err[256];
     res->attempts++;
     if (acs_wire_build(r, acs_wallclock(), &w, err, sizeof err) != 0) {
         acs_result_fail(res, ACS_E_INTERNAL, "cannot build the request: %s", err);
-        return finish(t);
+        return finish(h, t);
     }
     free(res->string_to_sign);
     res->string_to_sign = w.string_to_sign;
@@ -91,14 +90,14 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
     int max_attempts = r->retry.max_attempts > 0 ? r->retry.max_attempts : 1;
     acs_retry_verdict v = acs_retry_decide(r, res);
     if (v == ACS_RETRY_NO || res->attempts >= max_attempts)
-        return finish(t);
+        return finish(h, t);
     double hint = acs_retry_hint(&res->headers);
     double cap = r->retry.backoff_cap > 0 ? r->retry.backoff_cap : 5.0;
     if (hint > 2 * cap)
-        return finish(t); /* the server asks for far longer than the policy waits: report it */
+        return finish(h, t); /* the server asks for far longer than the policy waits: report it */
     double wait = acs_retry_backoff(&r->retry, v, res->attempts + 1, hint, unit_random());
     if (deadline > 0 && acs_now() + wait >= deadline)
-        return finish(t); /* no time left for another attempt: report this one */
+        return finish(h, t); /* no time left for another attempt: report this one */
     *retry_in = wait;
     return 0;
 }

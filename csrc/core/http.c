@@ -104,6 +104,10 @@ struct acs_http {
     unsigned long long setup_serial;
     int setup_direct;
     acs_buf header_text;     /* the attempt's header lines, NUL-terminated one after another */
+    acs_buf body;            /* the attempt's body is read here, then handed to its result; a
+                              * parsed one comes back (acs_http_keep_body), so the 2 KB buffer
+                              * of a typical answer is not a new large allocation per call, on
+                              * which glibc consolidates its fast bins every time */
     struct curl_slist *header_nodes; /* the list libcurl reads, pointing into header_text */
     size_t header_cap;
     char errbuf[CURL_ERROR_SIZE];
@@ -132,6 +136,7 @@ void acs_http_free(acs_http *h)
         curl_multi_cleanup(h->multi);
     acs_buf_free(&h->origin);
     acs_buf_free(&h->header_text);
+    acs_buf_free(&h->body);
     free(h->header_nodes);
     free(h);
 }
@@ -146,11 +151,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     acs_http *h = ud;
     size_t len = size * n;
     h->last_activity = acs_now();
-    if (h->max_body && h->res->body.len + len > h->max_body) {
+    if (h->max_body && h->body.len + len > h->max_body) {
         h->too_large = 1;
         return 0; /* CURLE_WRITE_ERROR */
     }
-    return acs_buf_append(&h->res->body, p, len) == 0 ? len : 0;
+    return acs_buf_append(&h->body, p, len) == 0 ? len : 0;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -406,7 +411,7 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
     }
     struct curl_slist *headers = header_list(h, &w->headers);
     acs_buf_reset(&res->headers);
-    acs_buf_reset(&res->body);
+    acs_buf_reset(&h->body);
     res->http_status = 0;
     res->error = ACS_OK;
     res->timeout_kind = 0;
@@ -489,7 +494,23 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
         map_curl_error(h, rc, timeout_ms, acs_now() - start, r, res);
     }
     curl_multi_remove_handle(h->multi, h->easy);
+    /* the result takes the body; an earlier attempt's buffer becomes the next one's */
+    acs_buf earlier = res->body;
+    res->body = h->body;
+    h->body = earlier;
+    acs_buf_reset(&h->body);
     h->res = NULL;
+}
+
+void acs_http_keep_body(acs_http *h, acs_buf *body)
+{
+    if (body->cap > h->body.cap) {
+        acs_buf smaller = h->body;
+        h->body = *body;
+        *body = smaller;
+    }
+    acs_buf_free(body);
+    acs_buf_reset(&h->body);
 }
 
 void acs_http_sleep(acs_http *h, double seconds, atomic_int *cancelled)

@@ -28,4 +28,8 @@ void acs_http_perform(acs_http *h, const acs_request *req, const acs_wire *w, do
 /* Sleeps up to `seconds`, returning early on cancellation (used for retry backoff). */
 void acs_http_sleep(acs_http *h, double seconds, atomic_int *cancelled);
 
+/* Takes back a result's body buffer once nothing needs its bytes (the body was parsed): the
+ * next attempt reads into it. Frees it, or the smaller of it and the one h has. */
+void acs_http_keep_body(acs_http *h, acs_buf *body);
+
 #endif
