@@ -115,7 +115,7 @@ static void read_owed(acs_notify *n)
     n->woken = 0;
 }
 
-void acs_notify_push(acs_notify *n, acs_task *t)
+int acs_notify_link(acs_notify *n, acs_task *t)
 {
     t->prev = NULL;
     acs_task *old = atomic_load_explicit(&n->incoming, memory_order_relaxed);
@@ -123,8 +123,18 @@ void acs_notify_push(acs_notify *n, acs_task *t)
         t->next = old;
     while (!atomic_compare_exchange_weak_explicit(&n->incoming, &old, t, memory_order_release,
                                                   memory_order_relaxed));
-    if (!old)
-        write_byte(n);
+    return old == NULL;
+}
+
+void acs_notify_signal(acs_notify *n)
+{
+    write_byte(n);
+}
+
+void acs_notify_push(acs_notify *n, acs_task *t)
+{
+    if (acs_notify_link(n, t))
+        acs_notify_signal(n);
 }
 
 /* Takes everything pushed so far and appends it, oldest first, to ready. */

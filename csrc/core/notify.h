@@ -24,6 +24,11 @@ int acs_notify_forked(const acs_notify *n);
  * empty to non-empty. */
 void acs_notify_push(acs_notify *n, acs_task *t);
 
+/* acs_notify_push in two steps, so the write can wait until a lock is released: link returns
+ * 1 when the queue was empty, and the caller must then call acs_notify_signal, soon. */
+int acs_notify_link(acs_notify *n, acs_task *t);
+void acs_notify_signal(acs_notify *n);
+
 /* Moves up to max finished tasks into out (the caller owns their references), oldest first.
  * Never blocks. A delivery pops until a pop returns 0 or max: the fd is then readable only if
  * more results wait (or, rarely, a worker's byte for what was just delivered lands late: one

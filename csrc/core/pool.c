@@ -158,11 +158,15 @@ static void *worker_main(void *arg)
         }
         if (done) {
             t->state = ACS_TASK_DONE;
-            /* outside the pool's lock: the push may write the completion pipe, and the
-             * submitting thread and the other workers need that lock meanwhile */
-            pthread_mutex_unlock(&p->lock);
-            acs_notify_push(p->done, t); /* hands over the queue's reference */
-            pthread_mutex_lock(&p->lock);
+            /* Linked under the pool's lock, which this worker keeps to take its next task
+             * (one lock per call: with 32 workers a second one was contended); the pipe's
+             * byte, when one is due, is written outside it, a system call the submitting
+             * thread and the other workers should not wait for. */
+            if (acs_notify_link(p->done, t)) { /* hands over the queue's reference */
+                pthread_mutex_unlock(&p->lock);
+                acs_notify_signal(p->done);
+                pthread_mutex_lock(&p->lock);
+            }
         } else {
             t->retry_at = acs_now() + retry_in;
             insert_delayed(p, t);
