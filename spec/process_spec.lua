@@ -52,6 +52,39 @@ describe("process safety", function()
     assert.are.equal(10, server:stats().by_action.DescribeRegions)
   end)
 
+  it("a call waiting at the block policy's bound goes on in a child forked meanwhile",
+    function()
+      server:config{ delay = 0.3, actions = { DescribeInstances = { delay = 0 } } }
+      local ecs = env.ecs()
+      ecs:enable_async(2, 4) -- "block": at most 6 calls undelivered, then a call waits
+      local pid
+      local function calls()
+        -- the pool at its bound: one quick call, finished but not yet delivered, and 5 slow
+        local quick = ecs:DescribeInstancesAsync({})
+        assert(env.readable(alicloud.runtime():pollfd(), 10))
+        for _ = 1, 5 do ecs:DescribeRegionsAsync({}) end
+        -- rejected at once (a misspelt action): its callback runs at the next delivery, the
+        -- one inside the 7th call's wait, right after the quick call's result, and forks
+        -- there. The child wakes up in the middle of that delivery and that wait, with 5 of
+        -- the parent's calls that will never be delivered in it.
+        ecs:DescribeRegionAsync({}, function()
+          pid = posix.fork()
+          if pid == 0 then posix.alarm(20) end -- stuck, it dies rather than hang the suite
+        end)
+        local seventh = ecs:DescribeRegionsAsync({})
+        return quick:status() ~= "pending" and seventh:wait(20)
+      end
+      local ok, res = pcall(calls)
+      if pid == 0 then
+        if not ok then io.stderr:write("child failed: ", tostring(res), "\n") end
+        posix._exit(ok and res and 0 or 1) -- the child's 7th call, on a pool of its own
+      end
+      assert.is_true(ok, res)
+      assert.is_not_nil(res)
+      assert.is_not_nil(pid)
+      assert.are.equal(0, posix.waitpid(pid))
+    end)
+
   it("fails a response over max_response_bytes cleanly", function()
     local res, err = env.ecs({ max_response_bytes = 200, retry = false }):DescribeRegions({})
     assert.is_nil(res)

@@ -178,7 +178,7 @@ local function submit(pool, task, policy, bound, slot, slack)
   while st == "busy" do
     repeat
       if runtime.dispatch() == 0 then runtime.wait_fd(0.05) end
-    until pool:undelivered() <= bound - slack
+    until pool:undelivered() <= bound - slack or pool:forked() -- a child: its submit says so
     st = pool:submit(task, 0, bound, slot)
   end
   while st == "full" do

@@ -214,6 +214,8 @@ function M.dispatch(max)
   R.depth = R.depth + 1
   local ok, err = pcall(function()
     repeat
+      -- a callback forked: this delivery belongs to the parent; the child's next starts afresh
+      if R.core:forked() then break end
       -- the shared list only at the outer delivery (a callback may deliver, nested)
       local batch, n = R.core:pop(math.min(256, max - delivered), R.depth == 1 and R.batch or nil)
       local calls = R.calls

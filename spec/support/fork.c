@@ -1,4 +1,4 @@
-/* spec_fork: fork(), waitpid() and _exit() for the fork-safety spec (Debian has no lua-posix
+/* spec_fork: fork(), waitpid(), alarm() and _exit() for the fork-safety spec (Debian has no lua-posix
  * for Lua 5.4). Test support only; not part of the module. */
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,10 +37,17 @@ static int l_exit(lua_State *L)
     return 0;
 }
 
+/* alarm(seconds): a child that hangs is killed by SIGALRM instead of hanging the suite */
+static int l_alarm(lua_State *L)
+{
+    alarm((unsigned)luaL_checkinteger(L, 1));
+    return 0;
+}
+
 int luaopen_spec_fork(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"fork", l_fork}, {"waitpid", l_waitpid}, {"_exit", l_exit},
-                                   {NULL, NULL}};
+                                   {"alarm", l_alarm}, {NULL, NULL}};
     luaL_newlib(L, fns);
     return 1;
 }
