@@ -267,8 +267,10 @@ static void set_common_options(acs_http *h, const acs_request *r, int direct)
 {
     CURL *e = h->easy;
     curl_easy_reset(e);
-    if (direct)
+    if (direct) { /* no proxy, said outright: libcurl then reads no proxy variables either */
         curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, ""); /* or it reads no_proxy, NO_PROXY per call */
+    }
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_SHARE, global_share);
