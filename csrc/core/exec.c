@@ -32,8 +32,10 @@ static int finish(acs_http *h, acs_task *t)
         if (acs_buf_reserve(&res->body, ACS_JSON_PADDING) == 0)
             memset(res->body.data + res->body.len, 0, ACS_JSON_PADDING);
         res->doc = acs_json_parse(res->body.data, res->body.len, res->body.cap);
-        if (res->doc) /* the tape replaces it: finished calls waiting for delivery hold */
-            acs_http_keep_body(h, &res->body); /* half the memory, and h reads the next one */
+        /* the tape replaces the body: finished calls waiting for delivery hold half the
+         * memory, and the buffer goes back to h for the next body */
+        if (res->doc)
+            acs_http_keep_body(h, &res->body);
     }
     if (ok) {
         free(res->string_to_sign); /* only a failed call's error shows it: free it here, on */

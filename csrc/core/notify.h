@@ -1,7 +1,8 @@
 /* The completion queue of one runtime (one per Lua state) and its wake-up pipe.
  * Any thread pushes finished tasks (without a lock); only the Lua thread pops and wakes. The
- * pipe's read end is readable while results (or a wake-up) wait, and not after a pop that
- * found nothing, so event loops can watch it. Reference-counted: pools and the Lua handle each hold one. */
+ * pipe's read end is readable while results (or a wake-up) wait, and quiet once a delivery
+ * has taken everything, so event loops can watch it. Reference-counted: pools and the Lua
+ * handle each hold one. */
 #ifndef ACS_NOTIFY_H
 #define ACS_NOTIFY_H
 
