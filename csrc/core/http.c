@@ -107,7 +107,8 @@ struct acs_http {
     acs_buf body;            /* the attempt's body is read here, then handed to its result; a
                               * parsed one comes back (acs_http_keep_body), so the 2 KB buffer
                               * of a typical answer is not a new large allocation per call, on
-                              * which glibc consolidates its fast bins every time */
+                              * which glibc consolidates its fast bins every time. Empty
+                              * between attempts: both hand-overs leave it reset. */
     struct curl_slist *header_nodes; /* the list libcurl reads, pointing into header_text */
     size_t header_cap;
     char errbuf[CURL_ERROR_SIZE];
@@ -413,7 +414,6 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
     }
     struct curl_slist *headers = header_list(h, &w->headers);
     acs_buf_reset(&res->headers);
-    acs_buf_reset(&h->body);
     res->http_status = 0;
     res->error = ACS_OK;
     res->timeout_kind = 0;

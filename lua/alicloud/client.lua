@@ -94,6 +94,9 @@ function Client:enable_async(pool_size, max_task_queue_size)
   if self._pool and not self._pool:closed() then return false end
   self._pool = core.pool(runtime.core(), pool_size, max_task_queue_size)
   self._pool_size, self._queue_size = pool_size, max_task_queue_size
+  -- the "block" policy's bound and room (see submit), fixed with the pool's sizes
+  self._bound = pool_size + max_task_queue_size
+  self._slack = math.max(1, math.min(pool_size, max_task_queue_size // 2))
   return true
 end
 
@@ -194,8 +197,7 @@ function Client:_submit(task, raw, cb)
     return rejected(errors.client("SDK.AsyncFunctionNotEnabled",
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
   end
-  local policy, bound = self.settings.queue_full, self._queue_size + self._pool_size
-  local slack = math.max(1, math.min(self._pool_size, self._queue_size // 2))
+  local policy, bound, slack = self.settings.queue_full, self._bound, self._slack
   local slot = runtime.slot()
   local st = submit(self._pool, task, policy, bound, slot, slack)
   if st == "forked" then
