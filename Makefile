@@ -71,7 +71,7 @@ deps:
 	fi
 
 lint:
-	luacheck -q lua spec examples
+	luacheck -q lua spec examples bench
 
 test: deps all build/spec_fork.so lint
 	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(SPECS)

@@ -180,6 +180,38 @@ if s1 then
   end
 end
 
+-- Scenario 1, below the Lua API: the same calls through the C core alone ----------------
+if s1 then
+  local any = false
+  for _, g in pairs(s1) do any = any or g.core ~= nil or g.coreraw ~= nil end
+  if any then
+    w("")
+    w("### Where scenario 1's time goes")
+    w("")
+    w("The same calls, interleaved with the runs above: **core** submits the same C tasks to "
+      .. "the same pool and builds the same result tables, but without the Lua layer (no "
+      .. "promise, no request building in Lua, no runtime); **raw** also leaves out JSON (each "
+      .. "body arrives as a string). The gap between core and alicloud is the Lua layer's; "
+      .. "between raw and baseline, the design's (a C task per call, signing, the hand-over to "
+      .. "a worker and back to the Lua thread).")
+    w("")
+    w("| pool | alicloud calls/s | core | raw | baseline | alicloud/baseline | core/baseline "
+      .. "| raw/baseline | CPU s/1k alicloud | core | raw | baseline |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for _, pool in ipairs(sorted_keys(s1)) do
+      local g = s1[pool]
+      local R, C = {}, {}
+      for _, p in ipairs({ "alicloud", "core", "coreraw", "baseline" }) do
+        R[p], C[p] = stat(g[p], rate), stat(g[p], cpu_1k)
+      end
+      w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", pool,
+        fmt_rate(R.alicloud), fmt_rate(R.core), fmt_rate(R.coreraw), fmt_rate(R.baseline),
+        ratio(R.alicloud, R.baseline), ratio(R.core, R.baseline), ratio(R.coreraw, R.baseline),
+        fmt_cpu(C.alicloud), fmt_cpu(C.core), fmt_cpu(C.coreraw), fmt_cpu(C.baseline))
+    end
+  end
+end
+
 -- Scenario 2 ---------------------------------------------------------------------------
 local s2 = groups["2"]
 if s2 then

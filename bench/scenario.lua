@@ -7,6 +7,11 @@
 --     fanout  N calls from a callback-heavy script through a queue of QUEUE (block policy):
 --             the submitting loop waits for room while delivering, as a fan-out script does
 --     sync    N DescribeRegions calls in a loop (no pool)
+--     core    N of the same signed calls through the C core alone, as in async (the same
+--             template, pool, completion queue and result tables) but without the Lua layer:
+--             no promise, no request building in Lua, no runtime; a probe of what the design
+--             costs below the Lua API (docs/PERFORMANCE.md), not a way to use alicloud
+--     coreraw the same, with each body delivered as a string: no JSON parse, no tables
 --
 -- Prints one line: RESULT calls=.. ok=.. err=.. wall=.. cpu=.. hwm_kb=.. lua_kb=..
 -- cpu is user+system time of the whole process (every thread: os.clock() is
@@ -18,7 +23,7 @@ local core = require("alicloud.core")
 local mode, port, n = arg[1], tonumber(arg[2]), tonumber(arg[3])
 local pool, queue = tonumber(arg[4] or 5), tonumber(arg[5] or 0)
 if not (mode and port and n) then
-  io.stderr:write("usage: lua5.4 bench/scenario.lua async|fanout|sync PORT N [POOL [QUEUE]]\n")
+  io.stderr:write("usage: lua5.4 bench/scenario.lua async|fanout|sync|core|coreraw PORT N [POOL [QUEUE]]\n")
   os.exit(2)
 end
 n, pool = math.tointeger(n), math.tointeger(pool)
@@ -100,6 +105,43 @@ elseif mode == "sync" then
     local res, err = c:DescribeRegions({})
     submitted = submitted + 1
     if res and res.RequestId == RID then ok = ok + 1 else fail(err or "unexpected body") end
+  end
+
+elseif mode == "core" or mode == "coreraw" then
+  -- the task a DescribeRegionsAsync({}) would submit, made the way the client makes it; the
+  -- template is the client's (a private field: this probe reaches below the API on purpose)
+  local request = require("alicloud.request")
+  assert(request.for_action(c, "DescribeRegions", {}, nil, 1))
+  local tmpl, raw = c._template.core, mode == "coreraw" or nil
+  local query, headers = { { "RegionId", "cn-hangzhou" } }, {}
+  local runtime = core.runtime()
+  local workers = core.pool(runtime, pool, queue)
+  local function cb(res)
+    if raw then
+      if res.status == 200 and res.body:find(RID, 1, true) then ok = ok + 1 else fail(res.error) end
+    elseif res.RequestId == RID then ok = ok + 1 else fail("unexpected body") end
+  end
+  -- slot -> task, kept until delivered as a promise keeps its task (only written: it holds)
+  local tasks = {} -- luacheck: ignore 241
+  local batch, delivered = {}, 0
+  while delivered < n and core.now() <= deadline do
+    while submitted < n and submitted - delivered < queue do
+      local task = core.task(tmpl, "rpc", "DescribeRegions", nil, "POST", "/", query, nil,
+        headers, nil, nil, true, raw)
+      submitted = submitted + 1
+      tasks[submitted] = task
+      local st = workers:submit(task, 0, 0, submitted)
+      if st ~= "ok" then error("core probe: submit said " .. st) end
+    end
+    local b, k = runtime:pop(256, batch)
+    if k == 0 then runtime:wait(0.05) end
+    for i = 2, 2 * k, 2 do
+      local slot, value = b[i - 1], b[i]
+      b[i] = false
+      tasks[slot < 0 and -slot or slot] = nil
+      delivered = delivered + 1
+      cb(value)
+    end
   end
 
 else
