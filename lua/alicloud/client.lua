@@ -216,9 +216,8 @@ function Client:_submit(task, raw, cb)
       "the task queue is full (%d queued); retry later or use queue_full = \"block\"",
       self._pool:queued())), cb)
   end
-  local p = promise.new(task, self, raw)
-  runtime.register(slot, p)
-  if cb then p:_listen(cb) end
+  local p = promise.new(task, self, raw, cb)
+  runtime.register(slot, p) -- observed (kept alive) when it has a callback
   return p
 end
 

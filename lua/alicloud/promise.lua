@@ -18,11 +18,12 @@ function M.is(v)
   return getmetatable(v) == Promise
 end
 
---- A pending promise; `task` (C task), `client` and `raw` are set for async calls.
-function M.new(task, client, raw)
+--- A pending promise; `task` (C task), `client`, `raw` and the callback `cb` are set for
+-- async calls (the runtime keeps a promise with a callback alive: M.register).
+function M.new(task, client, raw, cb)
   -- the fields a call's promise gets, named so that the table is sized once
   return setmetatable({ _state = "pending", _task = task, _client = client, _raw = raw,
-    _cb = nil, _value = nil, _slot = nil }, Promise)
+    _cb = cb, _value = nil, _slot = nil }, Promise)
 end
 
 function M.rejected(err)

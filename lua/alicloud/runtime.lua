@@ -168,12 +168,13 @@ end
 
 --- Registers an async call: its promise settles when the result for `slot` arrives. The call
 -- was just submitted to a pool of this process, made with this process's runtime: no fork
--- check needed.
+-- check needed. A promise made with a callback is observed from the start (M.observe).
 function M.register(slot, p)
   local R = state()
   local was_idle = idle(R)
   R.calls[slot] = p
   p._slot = slot
+  if p._cb then R.held[slot] = p end
   R.count = R.count + 1
   if was_idle then notify(R, true) end
 end
