@@ -113,7 +113,9 @@ elseif mode == "core" or mode == "coreraw" then
   local request = require("alicloud.request")
   assert(request.for_action(c, "DescribeRegions", {}, nil, 1))
   local tmpl, raw = c._template.core, mode == "coreraw" or nil
-  local query, headers = { { "RegionId", "cn-hangzhou" } }, {}
+  -- the query and header a client call sends (its region; the Go SDK's provider header)
+  local query = { { "RegionId", c.region } }
+  local headers = { { "x-acs-credentials-provider", c._template.provider } }
   local runtime = core.runtime()
   local workers = core.pool(runtime, pool, queue)
   local function cb(res)
