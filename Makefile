@@ -139,7 +139,7 @@ bench: all
 	bench/run
 
 catalogue:
-	$(PYTHON) tools/gen_catalogue.py ../shared/reference/catalogue.json
+	$(PYTHON) tools/gen_catalogue.py data/catalogue.json
 
 rockspec:
 	$(LUA) tools/gen_rockspec.lua

@@ -6,9 +6,8 @@ local products = require("alicloud.products")
 local errors = require("alicloud.errors")
 
 local function load_catalogue()
-  local root = os.getenv("ALICLOUD_SHARED") or "../shared"
-  local path = root .. "/reference/catalogue.json"
-  local f = assert(io.open(path, "rb"), "cannot open " .. path .. " (set ALICLOUD_SHARED)")
+  local path = "data/catalogue.json"
+  local f = assert(io.open(path, "rb"), "cannot open " .. path)
   local doc = cjson.decode(f:read("a"))
   f:close()
   return doc.products

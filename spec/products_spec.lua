@@ -1,19 +1,26 @@
 -- alicloud.products: lookups by name and code, action data (checked against every action of
--- the shared reference/catalogue.json, read at run time), did-you-mean, lazy loading, custom
--- products. Needs no C module.
+-- data/catalogue.json, read at run time), did-you-mean, lazy loading, custom products. Needs no C module.
 local cjson = require("cjson")
 local products = require("alicloud.products")
 
 local catalogue
 local function load_catalogue()
   if catalogue then return catalogue end
-  local root = os.getenv("ALICLOUD_SHARED") or "../shared"
-  local path = root .. "/reference/catalogue.json"
-  local f = assert(io.open(path, "rb"), "cannot open " .. path .. " (set ALICLOUD_SHARED)")
+  local path = "data/catalogue.json"
+  local f = assert(io.open(path, "rb"), "cannot open " .. path)
   local doc = cjson.decode(f:read("a"))
   f:close()
   catalogue = doc.products
   return catalogue
+end
+
+-- A ROA action's parameter positions as products.action gives them ({ name = position }),
+-- from the catalogue's list form ({ wire_name, position, kind, fields? }); nil when none.
+local function positions(list)
+  if list == nil or next(list) == nil then return nil end
+  local out = {}
+  for _, p in ipairs(list) do out[p[1]] = p[2] end
+  return out
 end
 
 local function count(t)
@@ -61,7 +68,7 @@ describe("products", function()
           assert.equal(ja.method, a.method)
           assert.equal(ja.style, a.style)
           assert.equal(ja.path, a.path)
-          assert.same(ja.params, a.params)
+          if ja.style == "roa" then assert.same(positions(ja.params), a.params) end
           if ja.style ~= "roa" then all_roa = false end
         end
         assert.equal(all_roa and "roa" or "rpc", p.style, name)
@@ -144,7 +151,7 @@ describe("products", function()
       local json = load_catalogue()
       local edas = products.get("edas")
       for name, ja in pairs(json.edas.actions) do
-        assert.same(ja.params, products.action(edas, name).params)
+        assert.same(positions(ja.params), products.action(edas, name).params)
       end
     end)
 

@@ -1,6 +1,6 @@
--- alicloud.signer.sign against the 34 official vectors (shared vectors/signatures.json, read at
--- run time, never copied here), the worked examples of reference/openapi-protocol.md §4.4, the
--- decisions no vector covers, and misuse.
+-- alicloud.signer.sign against the 34 official vectors (spec/fixtures/signatures.json, read
+-- at run time; see spec/fixtures/README.md), the worked examples of the protocol reference
+-- (openapi-protocol.md §4.4), the decisions no vector covers, and misuse.
 --
 -- Mapping from a vector's `input` to sign's request (the signer adds nothing, so the request
 -- must hold exactly what was signed):
@@ -19,9 +19,8 @@ local cjson = require("cjson")
 local signer = require("alicloud.signer")
 
 local function load_vectors()
-  local root = os.getenv("ALICLOUD_SHARED") or "../shared"
-  local path = root .. "/vectors/signatures.json"
-  local f = assert(io.open(path, "rb"), "cannot open " .. path .. " (set ALICLOUD_SHARED)")
+  local path = "spec/fixtures/signatures.json"
+  local f = assert(io.open(path, "rb"), "cannot open " .. path)
   local doc = cjson.decode(f:read("a"))
   f:close()
   return doc.vectors
