@@ -353,6 +353,7 @@ build = {
     ["alicloud.catalogue.yundun_bastionhost"] = "lua/alicloud/catalogue/yundun_bastionhost.lua",
     ["alicloud.catalogue.yundun_dbaudit"] = "lua/alicloud/catalogue/yundun_dbaudit.lua",
     ["alicloud.client"] = "lua/alicloud/client.lua",
+    ["alicloud.compat"] = "lua/alicloud/compat.lua",
     ["alicloud.config"] = "lua/alicloud/config.lua",
     ["alicloud.credentials"] = "lua/alicloud/credentials.lua",
     ["alicloud.credentials.base"] = "lua/alicloud/credentials/base.lua",
