@@ -116,6 +116,9 @@ elseif mode == "core" or mode == "coreraw" then
   -- the query and header a client call sends (its region; the Go SDK's provider header)
   local query = { { "RegionId", c.region } }
   local headers = { { "x-acs-credentials-provider", c._template.provider } }
+  -- the same every call: one description, reused (as request.lua reuses its own)
+  local call = { style = "rpc", action = "DescribeRegions", method = "POST", path = "/",
+    query = query, headers = headers, read_only = true, raw = raw }
   local runtime = core.runtime()
   local workers = core.pool(runtime, pool, queue)
   local function cb(res)
@@ -128,8 +131,7 @@ elseif mode == "core" or mode == "coreraw" then
   local batch, delivered = {}, 0
   while delivered < n and core.now() <= deadline do
     while submitted < n and submitted - delivered < queue do
-      local task = core.task(tmpl, "rpc", "DescribeRegions", nil, "POST", "/", query, nil,
-        headers, nil, nil, true, raw)
+      local task = core.task(tmpl, call)
       submitted = submitted + 1
       tasks[submitted] = task
       local st = workers:submit(task, 0, 0, submitted)

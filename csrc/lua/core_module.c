@@ -6,6 +6,7 @@
 #include "http.h"
 #include "retry.h"
 #include "signer.h"
+#include "task_description.h"
 
 #ifndef ALICLOUD_VERSION
 #define ALICLOUD_VERSION "0.1.0"
@@ -75,9 +76,7 @@ void lacs_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua
 int luaopen_alicloud_core(lua_State *L)
 {
     static const luaL_Reg functions[] = {
-        {"runtime", lacs_runtime_new}, {"pool", lacs_pool_new}, {"task", lacs_task_new},
-        {"template", lacs_template_new},
-        {"sign", lacs_signer_sign}, {"now", core_now}, {"platform", core_platform},
+        {"runtime", lacs_runtime_new}, {"pool", lacs_pool_new}, {"sign", lacs_signer_sign}, {"now", core_now}, {"platform", core_platform},
         {"backoff", core_backoff},
         {NULL, NULL}};
 
@@ -88,6 +87,13 @@ int luaopen_alicloud_core(lua_State *L)
     lacs_pool_register(L);
     lacs_task_register(L);
     luaL_newlib(L, functions);
+    /* the two readers of task descriptions carry the field names (task_description.h) */
+    lacs_push_task_fields(L);
+    lua_pushcclosure(L, lacs_task_new, LACS_FIELD_COUNT);
+    lua_setfield(L, -2, "task");
+    lacs_push_task_fields(L);
+    lua_pushcclosure(L, lacs_template_new, LACS_FIELD_COUNT);
+    lua_setfield(L, -2, "template");
     lua_pushliteral(L, ALICLOUD_VERSION);
     lua_setfield(L, -2, "version");
     return 1;
