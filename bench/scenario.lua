@@ -139,10 +139,10 @@ elseif mode == "core" or mode == "coreraw" then
     end
     local b, k = runtime:pop(256, batch)
     if k == 0 then runtime:wait(0.05) end
-    for i = 2, 2 * k, 2 do
-      local slot, value = b[i - 1], b[i]
-      b[i] = false
-      tasks[slot < 0 and -slot or slot] = nil
+    for i = 3, 3 * k, 3 do
+      local slot, value = b[i - 2], b[i - 1]
+      b[i - 1] = false
+      tasks[slot] = nil
       delivered = delivered + 1
       cb(value)
     end

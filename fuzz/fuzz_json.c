@@ -13,15 +13,15 @@ static const unsigned char *walk(const unsigned char *p, const unsigned char *en
     if (p >= end || depth > 100000)
         return NULL;
     switch (*p++) {
-    case 'o':
-    case 'a': {
-        int object = p[-1] == 'o';
+    case ACS_TAPE_OBJECT:
+    case ACS_TAPE_ARRAY: {
+        int object = p[-1] == ACS_TAPE_OBJECT;
         if ((size_t)(end - p) < sizeof n)
             return NULL;
         memcpy(&n, p, sizeof n);
         p += sizeof n;
         for (uint32_t i = 0; i < n && p; i++) {
-            if (object && (p >= end || (*p != 's' && *p != 'h')))
+            if (object && (p >= end || (*p != ACS_TAPE_STRING && *p != ACS_TAPE_SHORT_STRING)))
                 return NULL;
             if (object)
                 p = walk(p, end, depth + 1);
@@ -30,9 +30,9 @@ static const unsigned char *walk(const unsigned char *p, const unsigned char *en
         }
         return p;
     }
-    case 's':
-    case 'h': {
-        int hashed = p[-1] == 'h';
+    case ACS_TAPE_STRING:
+    case ACS_TAPE_SHORT_STRING: {
+        int hashed = p[-1] == ACS_TAPE_SHORT_STRING;
         uint32_t h;
         if ((size_t)(end - p) < (hashed ? 1 + sizeof h : sizeof n))
             return NULL;
@@ -50,12 +50,12 @@ static const unsigned char *walk(const unsigned char *p, const unsigned char *en
         }
         return (size_t)(end - p) < n ? NULL : p + n;
     }
-    case 'i':
-    case 'd':
+    case ACS_TAPE_INT:
+    case ACS_TAPE_DOUBLE:
         return (size_t)(end - p) < 8 ? NULL : p + 8;
-    case 't':
-    case 'f':
-    case 'n':
+    case ACS_TAPE_TRUE:
+    case ACS_TAPE_FALSE:
+    case ACS_TAPE_NULL:
         return p;
     default:
         return NULL;

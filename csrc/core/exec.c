@@ -62,7 +62,7 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
         return finish(h, t);
     }
     if (deadline > 0 && acs_now() >= deadline) {
-        res->timeout_kind = 't';
+        res->timeout_kind = ACS_TIMEOUT_TOTAL;
         acs_result_fail(res, ACS_E_TIMEOUT, "the call's deadline (%.3f s) passed %s",
                         (double)r->timeout_ms / 1000.0,
                         res->attempts ? "while retrying" : "before it could start");

@@ -359,10 +359,10 @@ static void map_curl_error(acs_http *h, CURLcode rc, long timeout_ms, double ela
     case CURLE_OPERATION_TIMEDOUT:
         if (!res->sent && r->connect_timeout_ms > 0 &&
             (timeout_ms <= 0 || elapsed * 1000.0 < (double)timeout_ms - 5.0)) {
-            res->timeout_kind = 'c';
+            res->timeout_kind = ACS_TIMEOUT_CONNECT;
             acs_result_fail(res, ACS_E_TIMEOUT, "connect timeout after %.3f s (%s)", elapsed, why);
         } else {
-            res->timeout_kind = 't';
+            res->timeout_kind = ACS_TIMEOUT_TOTAL;
             acs_result_fail(res, ACS_E_TIMEOUT, "the call's deadline passed after %.3f s", elapsed);
         }
         break;
@@ -416,7 +416,7 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
     acs_buf_reset(&res->headers);
     res->http_status = 0;
     res->error = ACS_OK;
-    res->timeout_kind = 0;
+    res->timeout_kind = ACS_TIMEOUT_NONE;
     res->sent = 0;
     /* the last attempt met junk on a reused connection (of whichever worker ran it): this
      * one must not reuse a connection that may carry the same */
@@ -464,7 +464,7 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
         if (res->sent && r->read_timeout_ms > 0) {
             double left = h->last_activity + (double)r->read_timeout_ms / 1000.0 - now;
             if (left <= 0) {
-                res->timeout_kind = 'r';
+                res->timeout_kind = ACS_TIMEOUT_READ;
                 acs_result_fail(res, ACS_E_TIMEOUT, "read timeout: no data for %.3f s",
                                 (double)r->read_timeout_ms / 1000.0);
                 break;

@@ -44,14 +44,18 @@ struct tape {
             len += n;
         }
     }
-    void tag(char t) { put(&t, 1); }
-    void tag_u32(char t, uint32_t v)
+    void tag(acs_tape_tag t)
+    {
+        unsigned char b = static_cast<unsigned char>(t);
+        put(&b, 1);
+    }
+    void tag_u32(acs_tape_tag t, uint32_t v)
     {
         tag(t);
         put(&v, sizeof v);
     }
     // A count not known yet (objects and arrays): returns where to patch it.
-    size_t tag_count(char t)
+    size_t tag_count(acs_tape_tag t)
     {
         tag_u32(t, 0);
         return len - sizeof(uint32_t);
@@ -73,13 +77,13 @@ struct tape {
             return true; // oom is reported at the end
         unsigned char *p = data + len;
         if (hashed) {
-            *p++ = 'h';
+            *p++ = ACS_TAPE_SHORT_STRING;
             *p++ = static_cast<unsigned char>(n);
             uint32_t h = acs_json_hash(s.data(), n);
             std::memcpy(p, &h, sizeof h);
             p += sizeof h;
         } else {
-            *p++ = 's';
+            *p++ = ACS_TAPE_STRING;
             uint32_t n32 = static_cast<uint32_t>(n);
             std::memcpy(p, &n32, sizeof n32);
             p += sizeof n32;
@@ -90,14 +94,14 @@ struct tape {
     }
     void integer(int64_t i)
     {
-        tag('i');
+        tag(ACS_TAPE_INT);
         put(&i, sizeof i);
     }
     void number(double d)
     {
         if (d == std::floor(d) && std::fabs(d) <= 9007199254740992.0) // 2^53: exact as an integer
             return integer(static_cast<int64_t>(d));
-        tag('d');
+        tag(ACS_TAPE_DOUBLE);
         put(&d, sizeof d);
     }
 };
@@ -195,10 +199,10 @@ template <typename V> bool put_number(tape &t, V &v)
     return put_big_number(t, text);
 }
 
-// An object ('o') or array ('a'): its count, known only at the end, then each item as
+// An object or an array: its count, known only at the end, then each item as
 // put_item writes it (a key and a value, or a value).
 template <typename Items, typename PutItem>
-bool put_container(tape &t, char tag, Items items, int depth, PutItem put_item)
+bool put_container(tape &t, acs_tape_tag tag, Items items, int depth, PutItem put_item)
 {
     if (++depth > max_depth)
         return false;
@@ -236,13 +240,13 @@ bool put_value(tape &t, ondemand::value v, int depth)
     case ondemand::json_type::object: {
         ondemand::object o;
         return v.get_object().get(o) == SUCCESS &&
-               put_container(t, 'o', o, depth,
+               put_container(t, ACS_TAPE_OBJECT, o, depth,
                              [&t](auto field, int d) { return put_field(t, field, d); });
     }
     case ondemand::json_type::array: {
         ondemand::array a;
         return v.get_array().get(a) == SUCCESS &&
-               put_container(t, 'a', a, depth,
+               put_container(t, ACS_TAPE_ARRAY, a, depth,
                              [&t](auto element, int d) { return put_element(t, element, d); });
     }
     case ondemand::json_type::string: {
@@ -255,14 +259,14 @@ bool put_value(tape &t, ondemand::value v, int depth)
         bool b;
         if (v.get_bool().get(b) != SUCCESS)
             return false;
-        t.tag(b ? 't' : 'f');
+        t.tag(b ? ACS_TAPE_TRUE : ACS_TAPE_FALSE);
         return true;
     }
     case ondemand::json_type::null: {
         bool null = false;
         if (v.is_null().get(null) != SUCCESS || !null)
             return false;
-        t.tag('n');
+        t.tag(ACS_TAPE_NULL);
         return true;
     }
     }
@@ -288,11 +292,11 @@ bool put_document(tape &t, ondemand::document &doc)
     } else if (type == ondemand::json_type::boolean) {
         bool b = false;
         ok = doc.get_bool().get(b) == SUCCESS;
-        t.tag(b ? 't' : 'f');
+        t.tag(b ? ACS_TAPE_TRUE : ACS_TAPE_FALSE);
     } else {
         bool null = false;
         ok = doc.is_null().get(null) == SUCCESS && null;
-        t.tag('n');
+        t.tag(ACS_TAPE_NULL);
     }
     const char *rest;
     return ok && doc.current_location().get(rest) == OUT_OF_BOUNDS && !t.oom;

@@ -7,11 +7,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Records: 'o' count (object: count key/value pairs follow, keys as strings), 'a' count
- * (array), 's' len bytes, 'h' len8 hash bytes (a short string: see ACS_JSON_SHORT), 'i' int64
- * (integers that fit, and integral numbers within 2^53), 'd' double, 't', 'f', 'n'.
- * Counts and lengths are uint32 (len8: one byte), numbers native-endian: the tape never
- * leaves the process. */
+/* A record is a one-byte tag and what the tag says follows. Counts and lengths are uint32
+ * (len8: one byte), numbers native-endian: the tape never leaves the process. The tags are
+ * letters so that a tape reads in a debugger. */
+typedef enum {
+    ACS_TAPE_OBJECT = 'o',       /* count, then count key/value pairs (keys as strings) */
+    ACS_TAPE_ARRAY = 'a',        /* count, then count values */
+    ACS_TAPE_STRING = 's',       /* len, bytes */
+    ACS_TAPE_SHORT_STRING = 'h', /* len8, hash (uint32), bytes: see ACS_JSON_SHORT */
+    ACS_TAPE_INT = 'i',          /* int64: integers that fit, integral numbers within 2^53 */
+    ACS_TAPE_DOUBLE = 'd',       /* double */
+    ACS_TAPE_TRUE = 't',
+    ACS_TAPE_FALSE = 'f',
+    ACS_TAPE_NULL = 'n'
+} acs_tape_tag;
+
 typedef struct {
     unsigned char *data;
     size_t len;
@@ -26,7 +36,7 @@ extern "C" {
  * instead of hashing and interning the bytes again (keys and values repeat across calls). */
 #define ACS_JSON_SHORT 40
 
-/* The hash in 'h' records (32 bits; the same in every process of one build). */
+/* The hash in ACS_TAPE_SHORT_STRING records (32 bits; the same in every process of one build). */
 uint32_t acs_json_hash(const char *s, size_t len);
 
 /* The parser reads this far past the end of a text: parsing in place needs the bytes there

@@ -53,9 +53,9 @@ acs_retry_verdict acs_retry_decide(const acs_request *req, const acs_result *res
          * asking again is safe only where sending twice is */
         return unsafe_ok ? ACS_RETRY_YES : ACS_RETRY_NO;
     case ACS_E_TIMEOUT:
-        if (res->timeout_kind == 'c')
+        if (res->timeout_kind == ACS_TIMEOUT_CONNECT)
             return ACS_RETRY_YES;
-        return res->timeout_kind == 'r' && unsafe_ok ? ACS_RETRY_YES : ACS_RETRY_NO;
+        return res->timeout_kind == ACS_TIMEOUT_READ && unsafe_ok ? ACS_RETRY_YES : ACS_RETRY_NO;
     default:
         return ACS_RETRY_NO;
     }

@@ -26,11 +26,19 @@ typedef enum {
 
 const char *acs_error_code(acs_error e); /* "SDK.TimeoutError", ... ; NULL for ACS_OK */
 
+/* Which deadline ended a call with ACS_E_TIMEOUT. */
+typedef enum {
+    ACS_TIMEOUT_NONE = 0,
+    ACS_TIMEOUT_CONNECT, /* no connection within connect_timeout */
+    ACS_TIMEOUT_READ,    /* no data for read_timeout once the request was sent */
+    ACS_TIMEOUT_TOTAL    /* the whole call's deadline (timeout) */
+} acs_timeout_kind;
+
 typedef struct {
     acs_error error;
     char *message;           /* why, when error is set (allocated then: most calls need none;
                               * NULL if even that failed) */
-    int timeout_kind;        /* 'c'onnect, 'r'ead, 't'otal, or 0 */
+    acs_timeout_kind timeout_kind;
     int sent;                /* the request reached the server (bytes written) */
     int stale;               /* a reused connection carried junk (left over by the last reply) */
     long http_status;

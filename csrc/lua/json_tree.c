@@ -5,7 +5,7 @@
 
 #include <lauxlib.h>
 
-/* Short strings made for earlier answers, by the hash the worker computed ('h' records):
+/* Short strings made for earlier answers, by the hash the worker computed (ACS_TAPE_SHORT_STRING records):
  * reusing one costs a memcmp and a table read, where lua_pushlstring hashes the bytes and
  * searches Lua's string table. Direct-mapped, so it stays this size; the strings are anchored
  * in the uservalue table (slot + 1), one cache per Lua state, in the registry. A slot also
@@ -83,7 +83,7 @@ static void push_value(lua_State *L, cursor *c)
 {
     unsigned char tag = *c->p++;
     switch (tag) {
-    case 'o': {
+    case ACS_TAPE_OBJECT: {
         luaL_checkstack(L, ROOM, "JSON document too deep");
         uint32_t n = take_u32(c);
         lua_createtable(L, 0, (int)n);
@@ -94,7 +94,7 @@ static void push_value(lua_State *L, cursor *c)
         }
         break;
     }
-    case 'a': {
+    case ACS_TAPE_ARRAY: {
         luaL_checkstack(L, ROOM, "JSON document too deep");
         uint32_t n = take_u32(c);
         lua_createtable(L, (int)n, 0);
@@ -104,37 +104,37 @@ static void push_value(lua_State *L, cursor *c)
         }
         break;
     }
-    case 's': {
+    case ACS_TAPE_STRING: {
         uint32_t n = take_u32(c);
         lua_pushlstring(L, (const char *)c->p, n);
         c->p += n;
         break;
     }
-    case 'h': {
+    case ACS_TAPE_SHORT_STRING: {
         uint32_t n = *c->p++;
         uint32_t hash = take_u32(c);
         push_short_string(L, c, n, hash);
         break;
     }
-    case 'i': {
+    case ACS_TAPE_INT: {
         int64_t v;
         memcpy(&v, c->p, sizeof v);
         c->p += sizeof v;
         lua_pushinteger(L, (lua_Integer)v);
         break;
     }
-    case 'd': {
+    case ACS_TAPE_DOUBLE: {
         double v;
         memcpy(&v, c->p, sizeof v);
         c->p += sizeof v;
         lua_pushnumber(L, v);
         break;
     }
-    case 't':
-    case 'f':
-        lua_pushboolean(L, tag == 't');
+    case ACS_TAPE_TRUE:
+    case ACS_TAPE_FALSE:
+        lua_pushboolean(L, tag == ACS_TAPE_TRUE);
         break;
-    default:
+    default: /* ACS_TAPE_NULL */
         lua_pushlightuserdata(L, NULL); /* null, as lua-cjson has it */
         break;
     }

@@ -22,10 +22,13 @@ void lacs_push_result_meta(lua_State *L, const acs_result *r)
         lua_setfield(L, -2, "error");
         lua_pushstring(L, r->message ? r->message : "out of memory");
         lua_setfield(L, -2, "message");
-        if (r->timeout_kind) {
-            const char *kind = r->timeout_kind == 'c' ? "connect"
-                             : r->timeout_kind == 'r' ? "read" : "total";
-            lua_pushstring(L, kind);
+        if (r->timeout_kind != ACS_TIMEOUT_NONE) {
+            static const char *const kinds[] = {
+                [ACS_TIMEOUT_CONNECT] = "connect",
+                [ACS_TIMEOUT_READ] = "read",
+                [ACS_TIMEOUT_TOTAL] = "total",
+            };
+            lua_pushstring(L, kinds[r->timeout_kind]);
             lua_setfield(L, -2, "timeout");
         }
     }
@@ -60,7 +63,7 @@ static void push_result(lua_State *L, acs_task *t)
 static int is_plain_success(const acs_result *r)
 {
     return r->error == ACS_OK && r->http_status >= 200 && r->http_status < 300 && r->doc &&
-           r->doc->len > 0 && (r->doc->data[0] == 'o' || r->doc->data[0] == 'a');
+           r->doc->len > 0 && (r->doc->data[0] == ACS_TAPE_OBJECT || r->doc->data[0] == ACS_TAPE_ARRAY);
 }
 
 /* Pushes a finished call's value for Lua and frees what Lua will not read: the decoded body of

@@ -73,11 +73,11 @@ static int runtime_wait(lua_State *L)
     return 1;
 }
 
-/* runtime:pop([max [, into]]) -> list, n: the n finished async calls as pairs, list[2i-1] the
- * call's slot and list[2i] its value. A plain success (is_plain_success) has its slot negated
- * and its decoded body as the value; any other result comes as the raw result table. With
- * `into`, the list is that table, reused (the entry after the last is set to nil): a new
- * list per delivery was a large allocation each time. */
+/* runtime:pop([max [, into]]) -> list, n: the n finished async calls as triples:
+ * list[3i-2] the call's slot, list[3i-1] its value and list[3i] `plain`: true when the value
+ * is the decoded body of a plain success (is_plain_success, result_push.c), false when it is
+ * the raw result table. With `into`, the list is that table, reused (the entry after the
+ * last is set to nil): no new list per delivery. */
 static int runtime_pop(lua_State *L)
 {
     lacs_runtime *rt = lacs_check_runtime(L, 1);
@@ -91,16 +91,19 @@ static int runtime_pop(lua_State *L)
     if (lua_istable(L, 3)) {
         lua_settop(L, 3);
         lua_pushnil(L);
-        lua_rawseti(L, 3, 2 * (lua_Integer)n + 1);
+        lua_rawseti(L, 3, 3 * (lua_Integer)n + 1);
     } else {
-        lua_createtable(L, 2 * (int)n, 0);
+        lua_createtable(L, 3 * (int)n, 0);
     }
     for (size_t i = 0; i < n; i++) {
         acs_task *t = done[i];
+        lua_Integer at = 3 * (lua_Integer)i;
+        lua_pushinteger(L, (lua_Integer)t->tag);
+        lua_rawseti(L, -2, at + 1);
         int plain = lacs_push_delivered(L, t);
-        lua_rawseti(L, -2, 2 * (lua_Integer)i + 2);
-        lua_pushinteger(L, plain ? -(lua_Integer)t->tag : (lua_Integer)t->tag);
-        lua_rawseti(L, -2, 2 * (lua_Integer)i + 1);
+        lua_rawseti(L, -2, at + 2);
+        lua_pushboolean(L, plain);
+        lua_rawseti(L, -2, at + 3);
         acs_task_release(t);
     }
     lua_pushinteger(L, (lua_Integer)n);

@@ -220,13 +220,11 @@ function M.dispatch(max)
       -- the shared list only at the outer delivery (a callback may deliver, nested)
       local batch, n = R.core:pop(math.min(256, max - delivered), R.depth == 1 and R.batch or nil)
       local calls = R.calls
-      for i = 2, 2 * n, 2 do
-        -- a pair: the slot, negated for a plain success whose value is the decoded body;
-        -- otherwise the value is the raw result table
-        local slot, value = batch[i - 1], batch[i]
-        local plain = slot < 0
-        if plain then slot = -slot end
-        batch[i] = false -- the list does not keep the value alive until the next delivery
+      for i = 3, 3 * n, 3 do
+        -- a triple: the slot, the value, and whether that value is the decoded body of a
+        -- plain success (otherwise it is the raw result table)
+        local slot, value, plain = batch[i - 2], batch[i - 1], batch[i]
+        batch[i - 1] = false -- the list does not keep the value alive until the next delivery
         local p = calls[slot]
         calls[slot], R.held[slot] = nil, nil
         release(R, slot)
