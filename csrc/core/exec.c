@@ -42,6 +42,7 @@ static int finish(acs_http *h, acs_task *t)
         res->string_to_sign = NULL; /* the thread (and malloc arena) that made it */
     }
     res->total_s = acs_now() - t->submitted_at;
+    res->retryable = acs_retry_decide(&t->req, res) != ACS_RETRY_NO;
     /* Nothing reads the request any more: its memory goes now rather than at delivery, which
      * may be a queue's length away. (Freed at delivery by the Lua thread, which allocated it,
      * glibc's arena lock waits fell, but peak memory rose 1 MiB for no CPU measured.) */
@@ -94,7 +95,7 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
     if (v == ACS_RETRY_NO || res->attempts >= max_attempts)
         return finish(h, t);
     double hint = acs_retry_hint(&res->headers);
-    double cap = r->retry.backoff_cap > 0 ? r->retry.backoff_cap : 5.0;
+    double cap = r->retry.backoff_cap > 0 ? r->retry.backoff_cap : ACS_RETRY_BACKOFF_CAP;
     if (hint > 2 * cap)
         return finish(h, t); /* the server asks for far longer than the policy waits: report it */
     double wait = acs_retry_backoff(&r->retry, v, res->attempts + 1, hint, unit_random());

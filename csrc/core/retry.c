@@ -79,8 +79,8 @@ acs_retry_verdict acs_retry_decide(const acs_request *req, const acs_result *res
 double acs_retry_backoff(const acs_retry_policy *p, acs_retry_verdict v, int next_attempt,
                          double server_hint, double unit_random)
 {
-    double base = p->backoff_base > 0 ? p->backoff_base : 0.1;
-    double cap = p->backoff_cap > 0 ? p->backoff_cap : 5.0;
+    double base = p->backoff_base > 0 ? p->backoff_base : ACS_RETRY_BACKOFF_BASE;
+    double cap = p->backoff_cap > 0 ? p->backoff_cap : ACS_RETRY_BACKOFF_CAP;
     if (v == ACS_RETRY_THROTTLED) {
         base *= 5; /* throttling clears slower than a dropped connection */
         cap *= 2;

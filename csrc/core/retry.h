@@ -7,6 +7,12 @@
 #include "request.h"
 #include "task.h"
 
+/* The retry policy's defaults, for calls that do not set their own: the one home of these
+ * numbers (the Lua side reads them as core.defaults). */
+#define ACS_RETRY_MAX_ATTEMPTS 3   /* attempts in all, the first included */
+#define ACS_RETRY_BACKOFF_BASE 0.1 /* seconds: the first wait's ceiling */
+#define ACS_RETRY_BACKOFF_CAP 5.0  /* seconds: no wait's ceiling is higher */
+
 typedef enum { ACS_RETRY_NO, ACS_RETRY_YES, ACS_RETRY_THROTTLED } acs_retry_verdict;
 
 /* The service error code in a JSON or XML error body ("Code"), or "" when there is none. */

@@ -5,20 +5,34 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* The core's error codes: their one home in C. The Lua side adds the codes it makes itself
+ * (lua/alicloud/errors.lua, errors.CODES). */
+static const struct {
+    const char *name, *code;
+} ERROR_CODES[ACS_E_COUNT] = {
+    [ACS_OK] = {NULL, NULL},
+    [ACS_E_CANCELLED] = {"CANCELLED", "SDK.Cancelled"},
+    [ACS_E_CLOSED] = {"CLIENT_CLOSED", "SDK.ClientClosed"},
+    [ACS_E_TIMEOUT] = {"TIMEOUT", "SDK.TimeoutError"},
+    [ACS_E_UNREACHABLE] = {"SERVER_UNREACHABLE", "SDK.ServerUnreachable"},
+    [ACS_E_TLS] = {"TLS", "SDK.TLSError"},
+    [ACS_E_TOO_LARGE] = {"RESPONSE_TOO_LARGE", "SDK.ResponseTooLarge"},
+    [ACS_E_INVALID_RESPONSE] = {"INVALID_RESPONSE", "SDK.InvalidResponse"},
+    [ACS_E_INTERNAL] = {"INTERNAL", "SDK.InternalError"},
+};
+
 const char *acs_error_code(acs_error e)
 {
-    switch (e) {
-    case ACS_OK: return NULL;
-    case ACS_E_CANCELLED: return "SDK.Cancelled";
-    case ACS_E_CLOSED: return "SDK.ClientClosed";
-    case ACS_E_TIMEOUT: return "SDK.TimeoutError";
-    case ACS_E_UNREACHABLE: return "SDK.ServerUnreachable";
-    case ACS_E_TLS: return "SDK.TLSError";
-    case ACS_E_TOO_LARGE: return "SDK.ResponseTooLarge";
-    case ACS_E_INVALID_RESPONSE: return "SDK.InvalidResponse";
-    case ACS_E_INTERNAL: return "SDK.InternalError";
-    }
-    return "SDK.InternalError";
+    if (e == ACS_OK)
+        return NULL;
+    return (unsigned)e < ACS_E_COUNT ? ERROR_CODES[e].code : ERROR_CODES[ACS_E_INTERNAL].code;
+}
+
+const char *acs_error_name(acs_error e)
+{
+    if (e == ACS_OK)
+        return NULL;
+    return (unsigned)e < ACS_E_COUNT ? ERROR_CODES[e].name : ERROR_CODES[ACS_E_INTERNAL].name;
 }
 
 acs_task *acs_task_new(void)

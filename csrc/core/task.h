@@ -23,8 +23,12 @@ typedef enum {
     ACS_E_INVALID_RESPONSE, /* truncated or malformed HTTP */
     ACS_E_INTERNAL,         /* out of memory, bad input */
 } acs_error;
+#define ACS_E_COUNT (ACS_E_INTERNAL + 1)
 
-const char *acs_error_code(acs_error e); /* "SDK.TimeoutError", ... ; NULL for ACS_OK */
+/* The SDK.* code of an error ("SDK.TimeoutError", ...; NULL for ACS_OK) and its name for Lua
+ * ("TIMEOUT": errors.CODES.TIMEOUT, through core.error_codes). task.c holds the one table. */
+const char *acs_error_code(acs_error e);
+const char *acs_error_name(acs_error e);
 
 /* Which deadline ended a call with ACS_E_TIMEOUT. */
 typedef enum {
@@ -39,6 +43,8 @@ typedef struct {
     char *message;           /* why, when error is set (allocated then: most calls need none;
                               * NULL if even that failed) */
     acs_timeout_kind timeout_kind;
+    int retryable;           /* the policy would retry this outcome (acs_retry_decide): set
+                              * when the call finishes, for the error's `retryable` */
     int sent;                /* the request reached the server (bytes written) */
     int stale;               /* a reused connection carried junk (left over by the last reply) */
     long http_status;

@@ -48,6 +48,28 @@ static int core_platform(lua_State *L)
     return 2;
 }
 
+/* core.defaults: the retry policy's defaults (retry.h), for the Lua side and its docs. */
+static void push_defaults(lua_State *L)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, ACS_RETRY_MAX_ATTEMPTS);
+    lua_setfield(L, -2, "max_attempts");
+    lua_pushnumber(L, ACS_RETRY_BACKOFF_BASE);
+    lua_setfield(L, -2, "backoff_base");
+    lua_pushnumber(L, ACS_RETRY_BACKOFF_CAP);
+    lua_setfield(L, -2, "backoff_cap");
+}
+
+/* core.error_codes: name -> SDK.* code of every error the core reports (task.c's table). */
+static void push_error_codes(lua_State *L)
+{
+    lua_createtable(L, 0, ACS_E_COUNT);
+    for (int e = ACS_OK + 1; e < ACS_E_COUNT; e++) {
+        lua_pushstring(L, acs_error_code((acs_error)e));
+        lua_setfield(L, -2, acs_error_name((acs_error)e));
+    }
+}
+
 static int generic_tostring(lua_State *L)
 {
     void *p = lua_touserdata(L, 1);
@@ -96,5 +118,9 @@ int luaopen_alicloud_core(lua_State *L)
     lua_setfield(L, -2, "template");
     lua_pushliteral(L, ALICLOUD_VERSION);
     lua_setfield(L, -2, "version");
+    push_defaults(L);
+    lua_setfield(L, -2, "defaults");
+    push_error_codes(L);
+    lua_setfield(L, -2, "error_codes");
     return 1;
 }

@@ -32,6 +32,10 @@ void lacs_push_result_meta(lua_State *L, const acs_result *r)
             lua_setfield(L, -2, "timeout");
         }
     }
+    if (r->retryable) { /* the core's verdict: errors.lua makes it the error's `retryable` */
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "retryable");
+    }
     if (r->http_status) {
         lua_pushinteger(L, r->http_status);
         lua_setfield(L, -2, "status");

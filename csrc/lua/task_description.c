@@ -7,6 +7,8 @@
 
 #include <lauxlib.h>
 
+#include "retry.h"
+
 /* The string at stack index i, or NULL for nil; `what` names it in errors. */
 static const char *string_at(lua_State *L, int i, const char *what, size_t *len)
 {
@@ -149,9 +151,9 @@ void lacs_read_common(lua_State *L, int t, acs_request *r)
     r->connect_timeout_ms = to_ms(opt_number(L, t, LACS_FIELD_CONNECT_TIMEOUT, 0));
     r->read_timeout_ms = to_ms(opt_number(L, t, LACS_FIELD_READ_TIMEOUT, 0));
     r->timeout_ms = to_ms(opt_number(L, t, LACS_FIELD_TIMEOUT, 0));
-    r->retry.max_attempts = (int)opt_number(L, t, LACS_FIELD_MAX_ATTEMPTS, 1);
-    r->retry.backoff_base = opt_number(L, t, LACS_FIELD_BACKOFF_BASE, 0.1);
-    r->retry.backoff_cap = opt_number(L, t, LACS_FIELD_BACKOFF_CAP, 5);
+    r->retry.max_attempts = (int)opt_number(L, t, LACS_FIELD_MAX_ATTEMPTS, ACS_RETRY_MAX_ATTEMPTS);
+    r->retry.backoff_base = opt_number(L, t, LACS_FIELD_BACKOFF_BASE, ACS_RETRY_BACKOFF_BASE);
+    r->retry.backoff_cap = opt_number(L, t, LACS_FIELD_BACKOFF_CAP, ACS_RETRY_BACKOFF_CAP);
     r->retry.unsafe = opt_bool(L, t, LACS_FIELD_RETRY_UNSAFE);
     double max_bytes = opt_number(L, t, LACS_FIELD_MAX_RESPONSE_BYTES, 0);
     r->max_response_bytes = max_bytes > 0 ? (size_t)max_bytes : 0;

@@ -16,8 +16,8 @@
  *   access_key_id, access_key_secret, security_token, bearer_token
  *   insecure            boolean: skip TLS verification
  *   connect_timeout, read_timeout, timeout    seconds (numbers); nil or 0: no limit
- *   max_attempts        number; nil: 1 (one attempt, no retry)
- *   backoff_base, backoff_cap   seconds; nil: 0.1 and 5
+ *   max_attempts        number; nil: core.defaults.max_attempts (ACS_RETRY_MAX_ATTEMPTS)
+ *   backoff_base, backoff_cap   seconds; nil: core.defaults (ACS_RETRY_BACKOFF_*)
  *   retry_unsafe        boolean: retry 5xx and read timeouts of calls that change state
  *   max_response_bytes  number; nil or 0: no limit
  *

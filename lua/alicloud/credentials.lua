@@ -147,7 +147,7 @@ local function new_chain(opts)
       reasons[#reasons + 1] = { provider = step[1], reason = why }
       lines[#lines + 1] = "  " .. why
     end
-    return nil, errors.client("SDK.CredentialsError",
+    return nil, errors.client(errors.CODES.CREDENTIALS,
       "default: no credentials found; tried, in order:\n" .. table.concat(lines, "\n"),
       { provider = "default", reasons = reasons })
   end

@@ -51,7 +51,7 @@ function M.clear()
 end
 
 local function fail(p, region, why)
-  return nil, errors.client("SDK.CanNotResolveEndpoint", string.format(
+  return nil, errors.client(errors.CODES.CAN_NOT_RESOLVE_ENDPOINT, string.format(
     "cannot resolve the endpoint of product %s in region %q: %s", p.name, region or "", why),
     { product = p.name, region = region })
 end

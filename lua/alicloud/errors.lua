@@ -1,8 +1,30 @@
 --- Structured errors: every failure is a table with a `code`, readable with tostring().
 -- Server errors come from the response body; client errors are raised by the SDK itself.
+local core = require("alicloud.core")
 local json = require("alicloud.json")
 
 local M = {}
+
+--- The SDK's own codes by name (errors.CODES.TIMEOUT == "SDK.TimeoutError"): the one Lua home
+-- of these strings. The C core's come from its table (core.error_codes, csrc/core/task.c);
+-- the ones made only here are listed here. Reading a name that is not a code raises.
+M.CODES = {
+  ASYNC_NOT_ENABLED = "SDK.AsyncFunctionNotEnabled",
+  CAN_NOT_RESOLVE_ENDPOINT = "SDK.CanNotResolveEndpoint",
+  CREDENTIALS = "SDK.CredentialsError",
+  DEADLOCK = "SDK.Deadlock",
+  FOREIGN_YIELD = "SDK.ForeignYield",
+  HANDLER = "SDK.HandlerError",
+  INVALID_ACTION = "SDK.InvalidAction",
+  INVALID_PARAM = "SDK.InvalidParam",
+  TASK_QUEUE_FULL = "SDK.TaskQueueFull",
+  WAIT_TIMEOUT = "SDK.WaitTimeout",
+}
+for name, code in pairs(core.error_codes) do M.CODES[name] = code end
+setmetatable(M.CODES, { __index = function(_, name)
+  error("alicloud.errors: no error code named " .. tostring(name), 2)
+end })
+local CODES = M.CODES
 
 local Error = {}
 Error.__index = Error
@@ -16,25 +38,23 @@ function Error:__tostring()
   return s
 end
 
+-- "failed: " .. err and err .. "\n": an error concatenates as its tostring() text.
+function Error.__concat(a, b)
+  return tostring(a) .. tostring(b)
+end
+
 M.Error = Error
 
 function M.is(v)
   return getmetatable(v) == Error
 end
 
-local RETRYABLE = {
-  Throttling = true, ["Throttling.User"] = true, ["Throttling.Api"] = true,
-  ServiceUnavailable = true,
-  ["SDK.TimeoutError"] = true, ["SDK.ServerUnreachable"] = true,
-}
-
---- A new error; `fields` must hold `code` and `message`.
+--- A new error; `fields` must hold `code` and `message`. `retryable` is the C core's verdict
+-- (csrc/core/retry.c) on a call's outcome, false for errors made in Lua.
 function M.new(fields)
   assert(fields.code, "error without a code")
   fields.kind = fields.kind or "client"
-  if fields.retryable == nil then
-    fields.retryable = RETRYABLE[fields.code] or fields.http_status == 503 or false
-  end
+  if fields.retryable == nil then fields.retryable = false end
   return setmetatable(fields, Error)
 end
 
@@ -48,7 +68,7 @@ end
 function M.from_raised(v, code)
   if M.is(v) then return v end
   if type(v) == "table" and v.code then return M.new(v) end
-  return M.client(code or "SDK.HandlerError", tostring(v), { cause = v })
+  return M.client(code or CODES.HANDLER, tostring(v), { cause = v })
 end
 
 local function excerpt(body)
@@ -122,7 +142,7 @@ function M.from_response(result)
   end
   fields = fields or {}
   if not fields.code then
-    fields.code = "SDK.InvalidResponse"
+    fields.code = CODES.INVALID_RESPONSE
     fields.message = string.format("HTTP %d with a body that is not an error document: %s",
       result.status, excerpt(body))
   end
@@ -130,6 +150,7 @@ function M.from_response(result)
   fields.http_status = result.status
   fields.request_id = fields.request_id or headers["x-acs-request-id"]
   fields.attempts = result.attempts
+  fields.retryable = result.retryable or false
   fields.message = fields.message or ""
   local e = M.new(fields)
   if e.code == "SignatureDoesNotMatch" or e.code == "IncompleteSignature" then
@@ -140,7 +161,8 @@ end
 
 --- A client error for a call that ended without a usable HTTP response.
 function M.from_transport(result)
-  local e = M.client(result.error, result.message, { attempts = result.attempts })
+  local e = M.client(result.error, result.message,
+    { attempts = result.attempts, retryable = result.retryable or false })
   e.timeout = result.timeout
   return e
 end

@@ -16,14 +16,15 @@ local function header_list(h)
 end
 
 --- t: url, method ("GET"), headers, body, timeout / connect_timeout / read_timeout (seconds),
--- ca_file, insecure. Returns { status, headers, body }, or nil and a structured error.
+-- ca_file, insecure. Returns { status, headers, body, retryable } (retryable: the core's
+-- verdict, for errors.from_response), or nil and a structured error.
 function M.request(t)
   if type(t) ~= "table" or type(t.url) ~= "string" then
     error("http.request: expected a table with a url", 2)
   end
   local scheme, host, path = t.url:match("^(https?)://([^/?#]+)([^#]*)$")
   if not scheme then
-    return nil, errors.client("SDK.InvalidParam", "not an http(s) URL: " .. t.url)
+    return nil, errors.client(errors.CODES.INVALID_PARAM, "not an http(s) URL: " .. t.url)
   end
   if path == "" then path = "/" end
   local task = core.task({
@@ -34,7 +35,8 @@ function M.request(t)
   })
   local result = runtime.core():perform(task)
   if result.error then return nil, errors.from_transport(result) end
-  return { status = result.status, headers = response.headers(result), body = result.body }
+  return { status = result.status, headers = response.headers(result), body = result.body,
+    retryable = result.retryable or false }
 end
 
 return M

@@ -143,7 +143,7 @@ local function step(co, ...)
   if not ok then
     runtime.report(type(v) == "string" and debug.traceback(co, v) or v)
   elseif v ~= AWAIT and owned[co] and coroutine.status(co) == "suspended" then
-    owned[co]:_settle("rejected", errors.client("SDK.ForeignYield",
+    owned[co]:_settle("rejected", errors.client(errors.CODES.FOREIGN_YIELD,
       "the coroutine yielded outside await (a call of another scheduler, such as cqueues?); "
       .. "alicloud.async only resumes awaits"))
     coroutine.close(co)
@@ -240,7 +240,7 @@ function Promise:cancel()
     task:cancel()
     if self._slot then runtime.settled_early(self._slot) end
   end
-  self:_settle("rejected", errors.client("SDK.Cancelled", "the call was cancelled"))
+  self:_settle("rejected", errors.client(errors.CODES.CANCELLED, "the call was cancelled"))
   return true
 end
 

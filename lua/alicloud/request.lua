@@ -104,9 +104,10 @@ local function transport(spec, s)
     spec.max_attempts = 1
   else
     retry = retry or {}
-    spec.max_attempts = retry.max_attempts or 3
-    spec.backoff_base = retry.base
-    spec.backoff_cap = retry.cap
+    -- the policy's defaults live in the C core (csrc/core/retry.h): core.defaults
+    spec.max_attempts = retry.max_attempts or core.defaults.max_attempts
+    spec.backoff_base = retry.base or core.defaults.backoff_base
+    spec.backoff_cap = retry.cap or core.defaults.backoff_cap
     spec.retry_unsafe = retry.unsafe and true or false
   end
   spec.user_agent = M.USER_AGENT .. (s.user_agent and (" " .. s.user_agent) or "")

@@ -24,7 +24,7 @@ function M.headers(result)
 end
 
 local function invalid(result, why)
-  return errors.client("SDK.InvalidResponse", string.format("HTTP %d with %s", result.status, why),
+  return errors.client(errors.CODES.INVALID_RESPONSE, string.format("HTTP %d with %s", result.status, why),
     { http_status = result.status, attempts = result.attempts,
       request_id = M.headers(result)["x-acs-request-id"] })
 end

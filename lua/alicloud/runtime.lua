@@ -45,7 +45,7 @@ local function after_fork(reg, old)
     if p then orphans[#orphans + 1] = p end
   end
   for _, p in ipairs(orphans) do
-    p:_settle("rejected", errors.client("SDK.ClientClosed",
+    p:_settle("rejected", errors.client(errors.CODES.CLIENT_CLOSED,
       "the process forked: this call belongs to the parent process"))
   end
   return R
@@ -266,11 +266,11 @@ function M.drive(done, timeout)
   M.dispatch()
   while not done() do
     if M.pending() == 0 and not M.has_jobs() then
-      return nil, errors.client("SDK.Deadlock", "nothing is pending that could settle this wait")
+      return nil, errors.client(errors.CODES.DEADLOCK, "nothing is pending that could settle this wait")
     end
     local left = deadline and deadline - core.now()
     if left and left <= 0 then
-      return nil, errors.client("SDK.WaitTimeout",
+      return nil, errors.client(errors.CODES.WAIT_TIMEOUT,
         string.format("still pending after %.3f s", timeout))
     end
     M.wait_fd(left)
@@ -282,7 +282,7 @@ end
 --- alicloud.run([timeout]): delivers until nothing is pending.
 function M.run(timeout)
   local ok, err = M.drive(function() return M.pending() == 0 and not M.has_jobs() end, timeout)
-  if not ok and err.code == "SDK.Deadlock" then return true end
+  if not ok and err.code == errors.CODES.DEADLOCK then return true end
   return ok, err
 end
 

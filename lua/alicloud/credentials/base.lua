@@ -111,7 +111,7 @@ end
 
 --- The one error every provider failure becomes; `name` is the provider, first in the message.
 function M.fail(name, message)
-  return errors.client("SDK.CredentialsError", name .. ": " .. message, { provider = name })
+  return errors.client(errors.CODES.CREDENTIALS, name .. ": " .. message, { provider = name })
 end
 
 --- `s` with every given secret replaced by ****, for messages built from remote answers.
