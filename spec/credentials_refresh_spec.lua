@@ -4,7 +4,7 @@
 -- cloud. Most specs move a virtual clock (the `clock` option) instead of sleeping: the fake
 -- still accepts the credentials, and "stale" and "expired" are decided on our side.
 local env = require("spec.support.env")
-local http = require("alicloud.http")
+local http = require("alicloud.plain_http")
 local alicloud = env.alicloud()
 local credentials = alicloud.credentials
 local fake = env.fake

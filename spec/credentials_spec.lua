@@ -2,7 +2,7 @@
 -- and the default chain in a temporary HOME. Environment variables are injected with the
 -- `env` option (Lua cannot set them), and no spec may reach the real metadata address.
 local env = require("spec.support.env")
-local http = require("alicloud.http")
+local http = require("alicloud.plain_http")
 local alicloud = env.alicloud()
 local credentials = alicloud.credentials
 local fake = env.fake

@@ -8,20 +8,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-
-typedef struct {
-    char *name;
-    char *value; /* shares name's allocation (after its NUL): only name is freed */
-} acs_kv;
-
-typedef struct {
-    acs_kv *items;
-    size_t n, cap;
-} acs_kvlist;
-
-int acs_kvlist_add(acs_kvlist *l, const char *name, size_t nlen, const char *value, size_t vlen);
-const char *acs_kvlist_get(const acs_kvlist *l, const char *name); /* case-insensitive */
-void acs_kvlist_free(acs_kvlist *l);
+#include "kvlist.h"
 
 typedef enum { ACS_STYLE_RPC, ACS_STYLE_ROA } acs_api_style;
 /* NONE: an unsigned request to a URL made of scheme, host, path and query (instance
@@ -94,7 +81,8 @@ void acs_request_shared_release(acs_request_shared *s);
 /* Makes `r` borrow the common fields of `s` (and hold a reference to it). */
 void acs_request_borrow(acs_request *r, acs_request_shared *s);
 
-/* The bytes that go on the wire for one attempt. */
+/* The bytes that go on the wire for one attempt: built by wire.c (and, per signature,
+ * wire_rpc_v1.c, wire_roa_v1.c, wire_v3.c). */
 typedef struct {
     acs_buf url;
     acs_kvlist headers;

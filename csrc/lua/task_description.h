@@ -1,7 +1,7 @@
 /* The task description: the one Lua<->C contract for a call. Lua describes a call in named
  * fields; C copies them into an acs_request (csrc/core/request.h) that a worker can run
  * without the Lua state. The callers are lua/alicloud/request.lua (client calls) and
- * lua/alicloud/http.lua (unsigned one-off requests).
+ * lua/alicloud/plain_http.lua (unsigned one-off requests).
  *
  *   core.template(common) -> template    the common fields, copied into C once per client
  *                                        and credential snapshot

@@ -4,11 +4,11 @@
 -- Lua thread and copy it into the C task; workers never see a provider. Secrets never appear
 -- in tostring(), an error or a log line. docs/CREDENTIALS.md has the whole story.
 --
--- Every constructor also takes the options in credentials/base.lua COMMON: `env` (a table or
+-- Every constructor also takes the options in credentials/provider_kit.lua COMMON: `env` (a table or
 -- a function standing in for os.getenv), `home`, `clock`, `log`, `refresh_window`,
 -- `refresh_backoff`, `sts_endpoint`, `sts_region`, `sts_scheme`, `enable_vpc`,
 -- `metadata_endpoint`; the chain and profiles pass them to the providers they build.
-local base = require("alicloud.credentials.base")
+local kit = require("alicloud.credentials.provider_kit")
 local errors = require("alicloud.errors")
 local profile = require("alicloud.credentials.profile")
 local remote = require("alicloud.credentials.remote")
@@ -18,7 +18,7 @@ local M = {
   ecs_ram_role = remote.ecs_ram_role,
   oidc = remote.oidc,
   uri = remote.uri,
-  is = base.is,
+  is = kit.is,
 }
 
 local function check_string(v, name, level)
@@ -31,7 +31,7 @@ end
 function M.access_key(id, secret)
   check_string(id, "access_key_id", 2)
   check_string(secret, "access_key_secret", 2)
-  return base.static("static_ak", { access_key_id = id, access_key_secret = secret })
+  return kit.static("static_ak", { access_key_id = id, access_key_secret = secret })
 end
 
 --- Temporary STS credentials (id, secret and security token), never refreshed.
@@ -39,26 +39,26 @@ function M.sts(id, secret, token)
   check_string(id, "access_key_id", 2)
   check_string(secret, "access_key_secret", 2)
   check_string(token, "security_token", 2)
-  return base.static("static_sts",
+  return kit.static("static_sts",
     { access_key_id = id, access_key_secret = secret, security_token = token })
 end
 
 --- A bearer token (for the few products that accept one).
 function M.bearer(token)
   check_string(token, "bearer_token", 2)
-  return base.static("bearer_token", { bearer_token = token })
+  return kit.static("bearer_token", { bearer_token = token })
 end
 
 --- ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET (/ _SECURITY_TOKEN), read now.
 function M.from_env(opts)
-  opts = base.check(opts, {}, "from_env", 2)
-  local getenv = base.getenv(opts)
+  opts = kit.check(opts, {}, "from_env", 2)
+  local getenv = kit.getenv(opts)
   local id, secret = getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"), getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
   if not id or not secret then
-    return nil, base.fail("env",
+    return nil, kit.fail("env",
       "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET are not set")
   end
-  return base.static("env", { access_key_id = id, access_key_secret = secret,
+  return kit.static("env", { access_key_id = id, access_key_secret = secret,
     security_token = getenv("ALIBABA_CLOUD_SECURITY_TOKEN") })
 end
 
@@ -68,10 +68,10 @@ end
 -- the INI file (the default chain's order). The profile is `profile`, else
 -- ALIBABA_CLOUD_PROFILE, else the CLI's "current" / the INI's "default".
 function M.from_profile(opts)
-  opts = base.check(opts, { "path", "profile" }, "from_profile", 2)
+  opts = kit.check(opts, { "path", "profile" }, "from_profile", 2)
   local builders = { profile.cli, profile.ini }
   if opts.path then
-    local text = base.read_file(opts.path)
+    local text = kit.read_file(opts.path)
     builders = { text and text:match("^%s*{") and profile.cli or profile.ini }
   end
   local reasons = {}
@@ -81,26 +81,26 @@ function M.from_profile(opts)
     reasons[#reasons + 1] = ok and why or tostring(p)
     if ok and not absent then break end
   end
-  return nil, base.fail("profile", table.concat(reasons, "; "))
+  return nil, kit.fail("profile", table.concat(reasons, "; "))
 end
 
 -- The default chain -------------------------------------------------------------------------
 
 local function oidc_step(opts)
-  local getenv = base.getenv(opts)
+  local getenv = kit.getenv(opts)
   if not (getenv("ALIBABA_CLOUD_ROLE_ARN") and getenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN")
       and getenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE")) then
     return nil, "ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and "
       .. "ALIBABA_CLOUD_OIDC_TOKEN_FILE are not all set"
   end
-  return remote.oidc(base.inherited(opts))
+  return remote.oidc(kit.inherited(opts))
 end
 
 local function uri_step(opts)
-  if not base.getenv(opts)("ALIBABA_CLOUD_CREDENTIALS_URI") then
+  if not kit.getenv(opts)("ALIBABA_CLOUD_CREDENTIALS_URI") then
     return nil, "ALIBABA_CLOUD_CREDENTIALS_URI is not set"
   end
-  return remote.uri(base.inherited(opts))
+  return remote.uri(kit.inherited(opts))
 end
 
 -- The Go SDK's order (openapi-protocol.md §7.2).
@@ -109,7 +109,7 @@ local CHAIN = {
   { "oidc_role_arn", oidc_step },
   { "cli_profile", profile.cli },
   { "profile", profile.ini },
-  { "ecs_ram_role", function(opts) return remote.ecs_ram_role(base.inherited(opts)) end },
+  { "ecs_ram_role", function(opts) return remote.ecs_ram_role(kit.inherited(opts)) end },
   { "credential_uri", uri_step },
 }
 
@@ -117,7 +117,7 @@ local function new_chain(opts)
   local selected, last_in, last_out
 
   local function renamed(snap)
-    if snap ~= last_in then last_in, last_out = snap, base.renamed(snap, "default/" .. snap.provider) end
+    if snap ~= last_in then last_in, last_out = snap, kit.renamed(snap, "default/" .. snap.provider) end
     return last_out
   end
 
@@ -156,7 +156,7 @@ local function new_chain(opts)
     return selected and ("using " .. tostring(selected)) or "nothing found yet"
   end
 
-  return base.provider("default", get, describe, function()
+  return kit.provider("default", get, describe, function()
     if not selected then return get() end
     local snap, err = selected:refresh()
     if not snap then return nil, err end
@@ -175,7 +175,7 @@ function M.default(opts)
     shared = shared or new_chain({})
     return shared
   end
-  return new_chain(base.check(opts, {}, "default", 2))
+  return new_chain(kit.check(opts, {}, "default", 2))
 end
 
 return M

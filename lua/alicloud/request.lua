@@ -261,8 +261,8 @@ end
 
 local NO_OPTS = {}
 local read_only_actions = {} -- action name -> products.is_read_only(name), computed once
--- The description of for_action's calls, refilled for each: core.task copies it into C at
--- once, and a new table per call cost ~5k instructions (its allocation and the collector's share).
+-- The description of for_action's calls, refilled for each (core.task copies it into C at
+-- once): no table to allocate and collect per call (docs/PERFORMANCE.md).
 local action_call = {}
 
 --- The task for client:Action(params, opts). Returns task, or nil and err.

@@ -4,7 +4,7 @@
 -- Both builders return a provider, or nil, a reason and `absent` (true when the file or the
 -- profile simply is not there, so the caller may look elsewhere; false when it is there but
 -- unusable). Files are read when the builder runs, not at every call.
-local base = require("alicloud.credentials.base")
+local kit = require("alicloud.credentials.provider_kit")
 local json = require("alicloud.json")
 local remote = require("alicloud.credentials.remote")
 
@@ -27,7 +27,7 @@ end
 
 local function static_ak(id, secret, token)
   if not (id and secret and (token or token == nil)) then return nil end
-  return base.static(token and "static_sts" or "static_ak",
+  return kit.static(token and "static_sts" or "static_ak",
     { access_key_id = id, access_key_secret = secret, security_token = token })
 end
 
@@ -51,16 +51,16 @@ function M.parse_ini(text)
 end
 
 --- opts: path (ALIBABA_CLOUD_CREDENTIALS_FILE, ~/.alibabacloud/credentials), profile
--- (ALIBABA_CLOUD_PROFILE, "default"), plus base.COMMON for the providers it builds.
+-- (ALIBABA_CLOUD_PROFILE, "default"), plus kit.COMMON for the providers it builds.
 function M.ini(opts)
-  local getenv = base.getenv(opts)
+  local getenv = kit.getenv(opts)
   local path = opts.path or getenv("ALIBABA_CLOUD_CREDENTIALS_FILE")
   if not path then
-    local home = base.home(opts)
+    local home = kit.home(opts)
     if not home then return nil, "no home directory to find .alibabacloud/credentials in", true end
     path = home .. "/.alibabacloud/credentials"
   end
-  local text = base.read_file(path)
+  local text = kit.read_file(path)
   if not text then return nil, "no file " .. path, true end
   local name = opts.profile or getenv("ALIBABA_CLOUD_PROFILE") or "default"
   local s = M.parse_ini(text)[name]
@@ -72,10 +72,10 @@ function M.ini(opts)
     inner = static_ak(val(s, "access_key_id"), val(s, "access_key_secret"))
     why = "access_key needs access_key_id and access_key_secret"
   elseif kind == "ecs_ram_role" then
-    inner, why = build(remote.ecs_ram_role, base.inherited(opts, { role_name = val(s, "role_name") }))
+    inner, why = build(remote.ecs_ram_role, kit.inherited(opts, { role_name = val(s, "role_name") }))
   elseif kind == "ram_role_arn" then
     if val(s, "access_key_id") and val(s, "access_key_secret") and val(s, "role_arn") then
-      inner, why = build(remote.ram_role_arn, base.inherited(opts, {
+      inner, why = build(remote.ram_role_arn, kit.inherited(opts, {
         access_key_id = val(s, "access_key_id"), access_key_secret = val(s, "access_key_secret"),
         role_arn = val(s, "role_arn"), role_session_name = val(s, "role_session_name"),
         policy = val(s, "policy"), duration = 3600 }))
@@ -87,7 +87,7 @@ function M.ini(opts)
       tostring(kind))
   end
   if not inner then return nil, where .. why, false end
-  return base.wrap("profile", inner)
+  return kit.wrap("profile", inner)
 end
 
 -- aliyun CLI config.json ----------------------------------------------------------------------
@@ -107,7 +107,7 @@ local function cli_provider(conf, name, opts, depth)
   local mode = val(p, "mode")
   local function role(source)
     local duration = math.tointeger(p.expired_seconds)
-    return build(remote.ram_role_arn, base.inherited(opts, { credential = source,
+    return build(remote.ram_role_arn, kit.inherited(opts, { credential = source,
       role_arn = val(p, "ram_role_arn"), role_session_name = val(p, "ram_session_name"),
       duration = duration and duration > 0 and duration or nil, sts_region = val(p, "sts_region"),
       policy = val(p, "policy"), external_id = val(p, "external_id") }))
@@ -120,9 +120,9 @@ local function cli_provider(conf, name, opts, depth)
     why = mode .. " needs access_key_id, access_key_secret" .. (token ~= nil and " and sts_token" or "")
     if inner and mode == "RamRoleArn" then inner, why = role(inner) end
   elseif mode == "EcsRamRole" then
-    inner, why = build(remote.ecs_ram_role, base.inherited(opts, { role_name = val(p, "ram_role_name") }))
+    inner, why = build(remote.ecs_ram_role, kit.inherited(opts, { role_name = val(p, "ram_role_name") }))
   elseif mode == "OIDC" then
-    inner, why = build(remote.oidc, base.inherited(opts, { role_arn = val(p, "ram_role_arn"),
+    inner, why = build(remote.oidc, kit.inherited(opts, { role_arn = val(p, "ram_role_arn"),
       oidc_provider_arn = val(p, "oidc_provider_arn"), oidc_token_file = val(p, "oidc_token_file"),
       role_session_name = val(p, "ram_session_name"), sts_region = val(p, "sts_region") }))
   elseif mode == "ChainableRamRoleArn" then
@@ -137,19 +137,19 @@ local function cli_provider(conf, name, opts, depth)
 end
 
 --- opts: path (~/.aliyun/config.json), profile (ALIBABA_CLOUD_PROFILE, else the file's
--- "current"), plus base.COMMON. Off when ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true.
+-- "current"), plus kit.COMMON. Off when ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true.
 function M.cli(opts)
-  local getenv = base.getenv(opts)
+  local getenv = kit.getenv(opts)
   local path = opts.path
   if not path then
     if getenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED") == "true" then
       return nil, "disabled by ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true", true
     end
-    local home = base.home(opts)
+    local home = kit.home(opts)
     if not home then return nil, "no home directory to find .aliyun/config.json in", true end
     path = home .. "/.aliyun/config.json"
   end
-  local text = base.read_file(path)
+  local text = kit.read_file(path)
   if not text then return nil, "no file " .. path, true end
   local conf = json.decode(text)
   if type(conf) ~= "table" or type(conf.profiles) ~= "table" then
@@ -159,7 +159,7 @@ function M.cli(opts)
   if not name then return nil, path .. ": no profile given and no \"current\" one", false end
   local inner, why, absent = cli_provider(conf, name, opts, 0)
   if not inner then return nil, path .. ": " .. why, absent end
-  return base.wrap("cli_profile", inner)
+  return kit.wrap("cli_profile", inner)
 end
 
 return M

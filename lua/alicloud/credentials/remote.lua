@@ -3,10 +3,10 @@
 -- (the instance metadata service) and uri (a credentials URI). Each is a session provider
 -- (session.lua) around a fetch function. Constructors raise on misuse and return nil, err
 -- when something that may come from the environment is missing.
-local base = require("alicloud.credentials.base")
+local kit = require("alicloud.credentials.provider_kit")
 local session = require("alicloud.credentials.session")
 local errors = require("alicloud.errors")
-local http = require("alicloud.http")
+local plain_http = require("alicloud.plain_http")
 local json = require("alicloud.json")
 
 local M = {}
@@ -29,7 +29,7 @@ end
 -- The credentials in an answer (STS "Credentials", the metadata or URI document).
 local function credentials_from(c, what, need_expiration)
   if type(c) ~= "table" then return nil, what .. " answered without credentials" end
-  local exp = base.parse_time(c.Expiration)
+  local exp = kit.parse_time(c.Expiration)
   if not exp and (need_expiration or c.Expiration ~= nil) then
     return nil, what .. " answered no readable Expiration (want 2006-01-02T15:04:05Z)"
   end
@@ -69,21 +69,21 @@ local RAM_ROLE_OPTS = { "access_key_id", "access_key_secret", "security_token", 
 -- role_session_name, duration (3600), policy, external_id, sts_endpoint, sts_region,
 -- sts_scheme, enable_vpc, connect_timeout (5), read_timeout (10), ... }
 function M.ram_role_arn(opts)
-  opts = base.check(opts, RAM_ROLE_OPTS, "ram_role_arn", 2)
-  local getenv = base.getenv(opts)
+  opts = kit.check(opts, RAM_ROLE_OPTS, "ram_role_arn", 2)
+  local getenv = kit.getenv(opts)
   local source = opts.credential
   if not source then
     if not (opts.access_key_id and opts.access_key_secret) then
       error("ram_role_arn: give credential (a provider) or access_key_id and access_key_secret", 2)
     end
-    source = base.static(opts.security_token and "static_sts" or "static_ak", {
+    source = kit.static(opts.security_token and "static_sts" or "static_ak", {
       access_key_id = opts.access_key_id, access_key_secret = opts.access_key_secret,
       security_token = opts.security_token })
   end
   local name = "ram_role_arn/" .. source.provider
   local role_arn = opts.role_arn or getenv("ALIBABA_CLOUD_ROLE_ARN")
   if not role_arn then
-    return nil, base.fail(name, "no role_arn (option or ALIBABA_CLOUD_ROLE_ARN)")
+    return nil, kit.fail(name, "no role_arn (option or ALIBABA_CLOUD_ROLE_ARN)")
   end
   local host, region = sts_host(opts, getenv)
   local params = { RoleArn = role_arn, RoleSessionName = session_name(opts, getenv),
@@ -95,7 +95,7 @@ function M.ram_role_arn(opts)
       scheme = opts.sts_scheme or "https", credential = source,
       connect_timeout = opts.connect_timeout or 5, read_timeout = opts.read_timeout or 10 })
     local res, err = client:AssumeRole(params)
-    if not res then return nil, "AssumeRole failed: " .. base.describe_error(err) end
+    if not res then return nil, "AssumeRole failed: " .. kit.describe_error(err) end
     return credentials_from(res.Credentials, "AssumeRole", true)
   end
   return session.new(name, fetch, opts)
@@ -110,8 +110,8 @@ local OIDC_OPTS = { "role_arn", "oidc_provider_arn", "oidc_token_file", "role_se
 -- variable), role_session_name, duration, policy, sts_endpoint, sts_region, sts_scheme, ... }
 -- The token file is read again on every refresh (Kubernetes rotates it).
 function M.oidc(opts)
-  opts = base.check(opts, OIDC_OPTS, "oidc", 2)
-  local getenv = base.getenv(opts)
+  opts = kit.check(opts, OIDC_OPTS, "oidc", 2)
+  local getenv = kit.getenv(opts)
   local name = "oidc_role_arn"
   local role_arn = opts.role_arn or getenv("ALIBABA_CLOUD_ROLE_ARN")
   local provider_arn = opts.oidc_provider_arn or getenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN")
@@ -122,20 +122,20 @@ function M.oidc(opts)
     missing[#missing + 1] = "oidc_provider_arn (ALIBABA_CLOUD_OIDC_PROVIDER_ARN)"
   end
   if not token_file then missing[#missing + 1] = "oidc_token_file (ALIBABA_CLOUD_OIDC_TOKEN_FILE)" end
-  if #missing > 0 then return nil, base.fail(name, "not configured: no " .. table.concat(missing, ", ")) end
+  if #missing > 0 then return nil, kit.fail(name, "not configured: no " .. table.concat(missing, ", ")) end
   local host = sts_host(opts, getenv)
   local url = (opts.sts_scheme or "https") .. "://" .. host .. "/?"
   local session_name_ = session_name(opts, getenv)
 
   local function fetch()
-    local token, ferr = base.read_file(token_file)
+    local token, ferr = kit.read_file(token_file)
     if not token then return nil, "cannot read the OIDC token file: " .. tostring(ferr) end
     token = token:match("^%s*(.-)%s*$")
     if token == "" then return nil, "the OIDC token file " .. token_file .. " is empty" end
     -- AssumeRoleWithOIDC is not signed: the OIDC token is the proof.
     local query = form({ Action = "AssumeRoleWithOIDC", Format = "JSON", Version = STS_VERSION,
       Timestamp = os.date("!%Y-%m-%dT%H:%M:%SZ") })
-    local res, err = http.request({ url = url .. query, method = "POST",
+    local res, err = plain_http.request({ url = url .. query, method = "POST",
       headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" },
       body = form({ RoleArn = role_arn, OIDCProviderArn = provider_arn, OIDCToken = token,
         RoleSessionName = session_name_, DurationSeconds = opts.duration or 3600,
@@ -143,7 +143,7 @@ function M.oidc(opts)
       connect_timeout = opts.connect_timeout or 5, read_timeout = opts.read_timeout or 10 })
     if res and res.status ~= 200 then res, err = nil, errors.from_response(res) end
     if not res then
-      return nil, base.scrub("AssumeRoleWithOIDC failed: " .. base.describe_error(err), token)
+      return nil, kit.scrub("AssumeRoleWithOIDC failed: " .. kit.describe_error(err), token)
     end
     local doc, why = json_answer(res, "AssumeRoleWithOIDC")
     if not doc then return nil, why end
@@ -164,11 +164,11 @@ local ROLES_PATH = "/latest/meta-data/ram/security-credentials/"
 -- metadata_token_ttl (21600), connect_timeout (1), read_timeout (1), ... }
 -- Nil, err when ALIBABA_CLOUD_ECS_METADATA_DISABLED=true.
 function M.ecs_ram_role(opts)
-  opts = base.check(opts, ECS_OPTS, "ecs_ram_role", 2)
-  local getenv = base.getenv(opts)
+  opts = kit.check(opts, ECS_OPTS, "ecs_ram_role", 2)
+  local getenv = kit.getenv(opts)
   local name = "ecs_ram_role"
   if getenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED") == "true" then
-    return nil, base.fail(name, "disabled by ALIBABA_CLOUD_ECS_METADATA_DISABLED=true")
+    return nil, kit.fail(name, "disabled by ALIBABA_CLOUD_ECS_METADATA_DISABLED=true")
   end
   local endpoint = (opts.metadata_endpoint or M.METADATA_ENDPOINT):gsub("/$", "")
   local role = opts.role_name or getenv("ALIBABA_CLOUD_ECS_METADATA")
@@ -177,11 +177,11 @@ function M.ecs_ram_role(opts)
   local ttl = tostring(opts.metadata_token_ttl or 21600)
 
   local function metadata(method, path, headers, what)
-    local res, err = http.request({ url = endpoint .. path, method = method, headers = headers,
+    local res, err = plain_http.request({ url = endpoint .. path, method = method, headers = headers,
       connect_timeout = opts.connect_timeout or 1, read_timeout = opts.read_timeout or 1 })
     if not res then
       return nil, string.format("%s: the metadata server at %s did not answer: %s", what, endpoint,
-        base.describe_error(err))
+        kit.describe_error(err))
     end
     return res
   end
@@ -232,18 +232,18 @@ end
 -- URL without its query (which may carry a token).
 function M.uri(opts)
   if type(opts) == "string" then opts = { url = opts } end
-  opts = base.check(opts, { "url", "connect_timeout", "read_timeout" }, "uri", 2)
-  local getenv = base.getenv(opts)
+  opts = kit.check(opts, { "url", "connect_timeout", "read_timeout" }, "uri", 2)
+  local getenv = kit.getenv(opts)
   local name = "credential_uri"
   local url = opts.url or getenv("ALIBABA_CLOUD_CREDENTIALS_URI")
-  if not url then return nil, base.fail(name, "no url (option or ALIBABA_CLOUD_CREDENTIALS_URI)") end
+  if not url then return nil, kit.fail(name, "no url (option or ALIBABA_CLOUD_CREDENTIALS_URI)") end
   local shown = url:gsub("[?#].*$", "")
-  if not url:match("^https?://") then return nil, base.fail(name, "not an http(s) URL: " .. shown) end
+  if not url:match("^https?://") then return nil, kit.fail(name, "not an http(s) URL: " .. shown) end
 
   local function fetch()
-    local res, err = http.request({ url = url, connect_timeout = opts.connect_timeout or 5,
+    local res, err = plain_http.request({ url = url, connect_timeout = opts.connect_timeout or 5,
       read_timeout = opts.read_timeout or 10 })
-    if not res then return nil, shown .. " did not answer: " .. base.describe_error(err) end
+    if not res then return nil, shown .. " did not answer: " .. kit.describe_error(err) end
     if res.status ~= 200 then return nil, string.format("%s answered HTTP %d", shown, res.status) end
     local doc, why = json_answer(res, shown)
     if not doc then return nil, why end

@@ -15,7 +15,7 @@
 --   waits refresh_backoff * 2^(failures-1) seconds (default 1 s, capped at 60 s), so a
 --   failing STS or metadata server is not hammered; expired credentials (or none) with a
 --   failed refresh give an SDK.CredentialsError naming the provider and the last failure.
-local base = require("alicloud.credentials.base")
+local kit = require("alicloud.credentials.provider_kit")
 
 local M = { WINDOW = 180, BACKOFF = 1, BACKOFF_CAP = 60 }
 
@@ -23,7 +23,7 @@ local function nonempty(v) return type(v) == "string" and v ~= "" end
 
 --- A refreshing provider. fetch() returns { access_key_id, access_key_secret, security_token,
 -- expiration (epoch seconds, nil for never) } or nil and a message that holds no secret.
--- opts: clock, log, refresh_window, refresh_backoff (see base.COMMON).
+-- opts: clock, log, refresh_window, refresh_backoff (see kit.COMMON).
 function M.new(name, fetch, opts)
   local clock = opts.clock or os.time
   local window = opts.refresh_window or M.WINDOW
@@ -52,14 +52,14 @@ function M.new(name, fetch, opts)
           and nonempty(c.security_token)) then
         why = "the answer lacks AccessKeyId, AccessKeySecret or SecurityToken"
       elseif exp and exp <= now then
-        why = "the credentials received had already expired (Expiration " .. base.format_time(exp) .. ")"
+        why = "the credentials received had already expired (Expiration " .. kit.format_time(exp) .. ")"
       else
-        snap = base.snapshot(name, c)
+        snap = kit.snapshot(name, c)
         expires = exp or math.huge
         fresh_until = exp and exp - math.min(window, (exp - now) / 2) or math.huge
         failures, retry_at, last_err = 0, -math.huge, nil
-        note("%s: new credentials, access key id %s, expire %s", name, base.mask(c.access_key_id),
-          exp and base.format_time(exp) or "never")
+        note("%s: new credentials, access key id %s, expire %s", name, kit.mask(c.access_key_id),
+          exp and kit.format_time(exp) or "never")
         return true
       end
     end
@@ -78,10 +78,10 @@ function M.new(name, fetch, opts)
     local why = last_err or "a refresh is in progress"
     if retry_at > now then why = why .. string.format(" (next attempt in %.1f s)", retry_at - now) end
     if snap then
-      return nil, base.fail(name, string.format(
-        "the credentials expired at %s and could not be refreshed: %s", base.format_time(expires), why))
+      return nil, kit.fail(name, string.format(
+        "the credentials expired at %s and could not be refreshed: %s", kit.format_time(expires), why))
     end
-    return nil, base.fail(name, why)
+    return nil, kit.fail(name, why)
   end
 
   local function get()
@@ -94,16 +94,16 @@ function M.new(name, fetch, opts)
   local function force()
     if refreshing then return answer() end
     if refresh() then return snap end
-    return nil, base.fail(name, last_err)
+    return nil, kit.fail(name, last_err)
   end
 
   local function describe()
     if not snap then return "no credentials yet" end
-    return string.format("access key id %s, expires %s", base.mask(snap.access_key_id),
-      expires == math.huge and "never" or base.format_time(expires))
+    return string.format("access key id %s, expires %s", kit.mask(snap.access_key_id),
+      expires == math.huge and "never" or kit.format_time(expires))
   end
 
-  return base.provider(name, get, describe, force)
+  return kit.provider(name, get, describe, force)
 end
 
 return M

@@ -1,8 +1,8 @@
 -- Unsigned HTTP through the core (used by credential providers), against the fake cloud.
 local env = require("spec.support.env")
-local http = require("alicloud.http")
+local http = require("alicloud.plain_http")
 
-describe("alicloud.http", function()
+describe("alicloud.plain_http", function()
   local server
   setup(function() server = env.server() end)
   teardown(function() env.stop() end)

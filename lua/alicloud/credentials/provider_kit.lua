@@ -1,4 +1,4 @@
---- What every credential provider shares: the provider object, snapshots that keep their
+--- The kit every credential provider is built from: the provider object, snapshots that keep their
 -- secrets out of sight, option checking, the (injectable) environment, times and errors.
 --
 -- Secrets live only in closures, never in table fields, so printing or dumping a provider or

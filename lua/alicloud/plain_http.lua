@@ -20,7 +20,7 @@ end
 -- verdict, for errors.from_response), or nil and a structured error.
 function M.request(t)
   if type(t) ~= "table" or type(t.url) ~= "string" then
-    error("http.request: expected a table with a url", 2)
+    error("plain_http.request: expected a table with a url", 2)
   end
   local scheme, host, path = t.url:match("^(https?)://([^/?#]+)([^#]*)$")
   if not scheme then
