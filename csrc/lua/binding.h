@@ -45,7 +45,8 @@ void lacs_runtime_register(lua_State *L);
 int lacs_pool_new(lua_State *L);
 void lacs_pool_register(lua_State *L);
 
-/* task_class.c: alicloud.Template and alicloud.Task, a call copied into C. */
+/* task_class.c: alicloud.Template and alicloud.Task, a call copied into C. Registered as
+ * closures over the description's field names (lacs_push_task_fields). */
 int lacs_template_new(lua_State *L);
 int lacs_task_new(lua_State *L);
 lacs_task *lacs_check_task(lua_State *L, int i); /* raises when released */

@@ -58,10 +58,9 @@
 enum { LACS_TASK_FIELDS(LACS_FIELD_ID) LACS_FIELD_COUNT };
 #undef LACS_FIELD_ID
 
-/* Pushes the field names as LACS_FIELD_COUNT strings, in id order: the upvalues of the C
- * functions below' callers (core.task, core.template), so that reading a field is a raw
- * table look-up by an interned string rather than lua_getfield's look-up of a C string
- * (about 2k instructions a call less). */
+/* Pushes the field names as LACS_FIELD_COUNT strings, in id order. core.task and
+ * core.template carry them as upvalues: reading a field is then a raw look-up by an interned
+ * string, cheaper than lua_getfield with a C string (docs/PERFORMANCE.md). */
 void lacs_push_task_fields(lua_State *L);
 
 /* Inside a C function with those upvalues: the common fields of the table at stack index t
