@@ -165,6 +165,9 @@ rock: deps
 	  'local a = require("alicloud"); assert(package.searchpath("alicloud.core", package.cpath):find("'"$$tree"'", 1, true)); print("luarocks build ok: alicloud " .. a.VERSION)'; \
 	rc=$$?; rm -rf "$$tree"; exit $$rc
 
+# A new VERSION rebuilds the module that reports it (the pattern rule above has the recipe).
+build/alicloud/core.so build-asan/alicloud/core.so build-tsan/alicloud/core.so: VERSION
+
 # alicloud-$(VERSION)-1.src.rock from the release rockspec and a tarball of the checkout.
 dist: rockspec
 	tools/dist.sh
