@@ -31,11 +31,11 @@ describe("examples", function()
     before_each(function()
       elsewhere = os.tmpname()
       os.remove(elsewhere)
-      assert(os.execute("mkdir " .. elsewhere))
+      assert(os.execute("env -u LD_PRELOAD mkdir " .. elsewhere))
     end)
 
     after_each(function()
-      os.execute("rm -rf " .. elsewhere)
+      os.execute("env -u LD_PRELOAD rm -rf " .. elsewhere)
     end)
 
     local function check(ok, out, code)

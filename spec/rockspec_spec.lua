@@ -14,8 +14,10 @@ local function load_rockspec(path)
   return spec
 end
 
+-- make, luarocks and the generator are tools, not under test: never under the sanitizer
+-- that make asan preloads (their own leaks would fail them).
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
+  local p = assert(io.popen("env -u LD_PRELOAD " .. cmd .. " 2>&1"))
   local out = p:read("a")
   local ok = p:close()
   return ok, out
@@ -91,14 +93,14 @@ describe("tools/gen_rockspec.lua", function()
   it("writes the rockspecs in rockspec/ (they are up to date with the tree)", function()
     local dir = os.tmpname()
     os.remove(dir)
-    assert(os.execute("mkdir " .. dir))
+    assert(run("mkdir " .. dir))
     local ok, out = run("lua5.4 tools/gen_rockspec.lua " .. dir)
     assert(ok, out)
     for _, name in ipairs({ "alicloud-scm-1.rockspec", "alicloud-" .. VERSION .. "-1.rockspec" }) do
       assert.are.equal(read(dir .. "/" .. name), read("rockspec/" .. name),
         name .. " is stale: run make rockspec")
     end
-    os.execute("rm -rf " .. dir)
+    run("rm -rf " .. dir)
   end)
 end)
 
@@ -109,7 +111,7 @@ describe("without a C++ compiler", function()
     -- CXX_COMPILER_DIR points luarocks' program check where no g++ is
     local ok, out = run("luarocks --lua-version=5.4 --tree=" .. tree
       .. " make --deps-mode=none rockspec/alicloud-scm-1.rockspec CXX_COMPILER_DIR=/nonexistent")
-    os.execute("rm -rf " .. tree)
+    run("rm -rf " .. tree)
     assert.is_falsy(ok)
     assert.matches("Could not find program file for CXX_COMPILER", out, 1, true)
     assert.matches("No file g++", out, 1, true)
@@ -120,7 +122,7 @@ describe("without a C++ compiler", function()
     local dir = os.tmpname()
     os.remove(dir)
     local ok, out = run("make --no-print-directory CXX=no-such-c++ " .. dir .. "/json.o")
-    os.execute("rm -rf " .. dir)
+    run("rm -rf " .. dir)
     assert.is_falsy(ok)
     assert.matches("alicloud needs a C++ compiler (no-such-c++)", out, 1, true)
     assert.matches("simdjson", out, 1, true)
