@@ -103,8 +103,8 @@ end
 write("scm-1", [=[
   -- built from a checkout: luarocks make rockspec/alicloud-scm-1.rockspec
   url = "git+file:///dev/null",]=])
--- A relative URL: luarocks pack runs beside the tarball (make dist), and luarocks install of
--- the .src.rock finds it inside the rock, so neither needs a network or a git remote.
+-- A bare file name: luarocks install of the .src.rock finds the tarball inside the rock, and
+-- tools/dist.sh hands luarocks pack its absolute path; neither needs a network or a remote.
 local release = write(version .. "-1", string.format([=[
   url = "alicloud-%s.tar.gz",
   dir = "alicloud-%s",]=], version, version))
