@@ -6,7 +6,9 @@ BUSTED      ?= /usr/bin/busted
 PYTHON      ?= python3
 CC          ?= gcc
 CXX         ?= g++
-VERSION     := 0.1.0
+# The one version number: alicloud.VERSION (-DALICLOUD_VERSION here and in the rockspecs) and
+# the release rockspec's and source rock's names.
+VERSION     := $(shell cat VERSION)
 LUA_INC     ?= /usr/include/lua5.4
 
 CORE_SRC    := $(wildcard csrc/core/*.c)
@@ -34,6 +36,7 @@ SPECS       ?= spec
 CORE_SPECS  := spec/async_spec.lua spec/promise_spec.lua
 
 .PHONY: all deps test lint demo asan tsan valgrind fuzz bench catalogue rockspec rock clean
+.PHONY: check help dist dist-check
 
 all: build/alicloud/core.so
 
@@ -55,6 +58,8 @@ FLAGS_build-tsan = $(TSAN_FLAGS)
 	$(CC) $(WARN) $(DEFS) $(FLAGS_$*) -fPIC -shared $(INCS) -o $@ $(SRC) $*/json.o $(LIBS)
 
 %/json.o: $(JSON_SRC) csrc/core/json.h Makefile
+	@command -v $(CXX) >/dev/null 2>&1 || { echo "alicloud needs a C++ compiler ($(CXX)) for" \
+	  "$(JSON_SRC): simdjson, the JSON parser, is a C++ library. On Debian: apt-get install g++"; exit 1; }
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXWARN) $(FLAGS_$*) -fPIC -Icsrc/core -c -o $@ $<
 .PRECIOUS: %/json.o
@@ -75,6 +80,12 @@ lint:
 
 test: deps all build/spec_fork.so lint
 	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(SPECS)
+
+# The inner loop: what `make test` does but the soak, and nothing installed.
+CHECK_SPECS := $(filter-out spec/soak_spec.lua,$(wildcard spec/*_spec.lua))
+
+check: all build/spec_fork.so lint
+	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(CHECK_SPECS)
 
 demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/quickstart.lua
@@ -154,5 +165,38 @@ rock: deps
 	  'local a = require("alicloud"); assert(package.searchpath("alicloud.core", package.cpath):find("'"$$tree"'", 1, true)); print("luarocks build ok: alicloud " .. a.VERSION)'; \
 	rc=$$?; rm -rf "$$tree"; exit $$rc
 
+# A new VERSION rebuilds the module that reports it (the pattern rule above has the recipe).
+build/alicloud/core.so build-asan/alicloud/core.so build-tsan/alicloud/core.so: VERSION
+
+# alicloud-$(VERSION)-1.src.rock from the release rockspec and a tarball of the checkout.
+dist: rockspec
+	tools/dist.sh
+
+# luarocks installs that source rock offline into a fresh tree; the installed module must
+# load, report $(VERSION) and call the fake cloud.
+dist-check: dist
+	tools/dist_check.sh
+
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
+	rm -f alicloud-*.src.rock
+
+help:
+	@echo "make              build build/alicloud/core.so (C11, -Werror; json.cc needs g++)"
+	@echo "make demo         install what is missing, run the examples on the local fake cloud"
+	@echo "make test         install what is missing, build, lint, the whole spec suite"
+	@echo "make check        build, lint, every spec but the soak; installs nothing"
+	@echo "make lint         luacheck lua/ spec/ examples/ bench/"
+	@echo "make deps         apt-get install the Debian packages that are missing"
+	@echo "make asan         the spec suite under AddressSanitizer + UBSan, leaks included"
+	@echo "make tsan         the async core specs under ThreadSanitizer"
+	@echo "make valgrind     the spec suite under valgrind memcheck"
+	@echo "make fuzz         libFuzzer on the core's parsers, FUZZ_SECONDS (30) each"
+	@echo "make bench        the benchmark suite (docs/PERFORMANCE.md)"
+	@echo "make catalogue    regenerate lua/alicloud/catalogue/ from data/catalogue.json"
+	@echo "make rockspec     regenerate rockspec/ (scm and $(VERSION)) from the tree and VERSION"
+	@echo "make rock         luarocks make into a throwaway tree, then load the module"
+	@echo "make dist         write alicloud-$(VERSION)-1.src.rock (source rock, offline)"
+	@echo "make dist-check   make dist, install the rock offline into a fresh tree, use it"
+	@echo "make clean        remove the build directories and source rocks"
+	@echo "make help         this list"

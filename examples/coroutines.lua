@@ -1,7 +1,7 @@
 -- Coroutines without any loop library: each region's instances are listed page by page in
 -- its own coroutine; one delivery loop (alicloud.run) drives them all.
 --   lua5.4 examples/coroutines.lua        (make demo runs it against the local fake cloud)
-local support = dofile("examples/support.lua")
+local support = dofile((arg[0]:match("^(.*)/") or ".") .. "/support.lua")
 local alicloud = support.alicloud
 
 local ecs = alicloud.client("ecs", support.client_options())

@@ -1,7 +1,7 @@
 -- alicloud inside a cqueues controller: promise:await() in a cq:wrap coroutine suspends only
 -- that coroutine, and cq:loop() returns once the work is done.
 --   lua5.4 examples/cqueues.lua           (needs the Debian package lua-cqueues)
-local support = dofile("examples/support.lua")
+local support = dofile((arg[0]:match("^(.*)/") or ".") .. "/support.lua")
 local alicloud = support.alicloud
 local cqueues = require("cqueues")
 

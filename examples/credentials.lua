@@ -1,7 +1,7 @@
 -- Credentials: what the default chain finds, and a RAM role whose temporary credentials are
 -- fetched once for a burst of async calls and refresh themselves before they expire.
 --   lua5.4 examples/credentials.lua        (make demo runs it against the local fake cloud)
-local support = dofile("examples/support.lua")
+local support = dofile((arg[0]:match("^(.*)/") or ".") .. "/support.lua")
 local alicloud = support.alicloud
 local credentials = alicloud.credentials
 

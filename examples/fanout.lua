@@ -1,6 +1,6 @@
 -- Fan-out: 1,000 calls over a pool of 16 workers, a live progress line, then a summary.
 --   lua5.4 examples/fanout.lua [calls] [pool]
-local support = dofile("examples/support.lua")
+local support = dofile((arg[0]:match("^(.*)/") or ".") .. "/support.lua")
 local alicloud = support.alicloud
 local core = require("alicloud.core")
 

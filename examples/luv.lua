@@ -1,7 +1,7 @@
 -- alicloud inside a luv (libuv) loop: calls are delivered by uv.run() alongside your own
 -- handles, and uv.run() returns by itself once every call is delivered.
 --   lua5.4 examples/luv.lua               (needs the Debian package lua-luv)
-local support = dofile("examples/support.lua")
+local support = dofile((arg[0]:match("^(.*)/") or ".") .. "/support.lua")
 local alicloud = support.alicloud
 local uv = require("luv")
 

@@ -1,6 +1,6 @@
 -- Quick start: one sync call, one promise, one callback.
 --   lua5.4 examples/quickstart.lua        (make demo runs it against the local fake cloud)
-local support = dofile("examples/support.lua")
+local support = dofile((arg[0]:match("^(.*)/") or ".") .. "/support.lua")
 local alicloud = support.alicloud
 
 local ecs = alicloud.client("ecs", support.client_options())

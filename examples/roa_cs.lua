@@ -1,7 +1,7 @@
 -- A ROA-style API (Container Service): actions are found by name in the product catalogue,
 -- with their HTTP method and path; path parameters are filled from the params.
 --   lua5.4 examples/roa_cs.lua
-local support = dofile("examples/support.lua")
+local support = dofile((arg[0]:match("^(.*)/") or ".") .. "/support.lua")
 local alicloud = support.alicloud
 
 local cs = alicloud.client("cs", support.client_options())

@@ -1,8 +1,11 @@
 -- Shared by the examples: where to send calls. With ALICLOUD_FAKE=1 (what `make demo` sets),
 -- or when no credentials are in the environment, the examples start the local fake cloud and
 -- talk to it; otherwise they use your credentials and the real endpoints.
-package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
-package.cpath = "./build/?.so;" .. package.cpath
+-- The module, its build and the fake cloud are found from this file's place in the checkout,
+-- so the examples run from any directory.
+local root = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".") .. "/.."
+package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. root .. "/?.lua;" .. package.path
+package.cpath = root .. "/build/?.so;" .. package.cpath
 
 local alicloud = require("alicloud")
 

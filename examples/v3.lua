@@ -1,7 +1,7 @@
 -- V3 signing (ACS3-HMAC-SHA256) for an RPC-style and a ROA-style API, and the signer as a pure
 -- function for debugging a SignatureDoesNotMatch.
 --   lua5.4 examples/v3.lua
-local support = dofile("examples/support.lua")
+local support = dofile((arg[0]:match("^(.*)/") or ".") .. "/support.lua")
 local alicloud = support.alicloud
 
 local ecs = alicloud.client("ecs", support.client_options({ signature_version = "v3" }))
