@@ -360,6 +360,7 @@ build = {
     ["alicloud.credentials.profile"] = "lua/alicloud/credentials/profile.lua",
     ["alicloud.credentials.remote"] = "lua/alicloud/credentials/remote.lua",
     ["alicloud.credentials.session"] = "lua/alicloud/credentials/session.lua",
+    ["alicloud.describe"] = "lua/alicloud/describe.lua",
     ["alicloud.endpoints"] = "lua/alicloud/endpoints.lua",
     ["alicloud.errors"] = "lua/alicloud/errors.lua",
     ["alicloud.http"] = "lua/alicloud/http.lua",
@@ -373,6 +374,7 @@ build = {
     ["alicloud.request"] = "lua/alicloud/request.lua",
     ["alicloud.response"] = "lua/alicloud/response.lua",
     ["alicloud.runtime"] = "lua/alicloud/runtime.lua",
+    ["alicloud.schema"] = "lua/alicloud/schema.lua",
     ["alicloud.signer"] = "lua/alicloud/signer.lua",
   },
 }
