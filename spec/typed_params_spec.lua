@@ -128,6 +128,17 @@ describe("typed parameters", function()
       assert.equal(1, count("DescribeRegions"))
     end)
 
+    it("checks ROA actions too: path parameters fill the path, unknown names are refused",
+      function()
+        local cs = client("cs")
+        local res, err = cs:DescribeClusterDetail({ ClusterId = "c-fake0000000000000001" })
+        assert.is_nil(err)
+        assert.equal("c-fake0000000000000001", res.cluster_id)
+        res, err = cs:DescribeClusterDetail({ ClusterId = "c-fake0000000000000001", Bogus = 1 })
+        refused(res, err, "Bogus", "cs DescribeClusterDetail has no parameter 'Bogus'")
+        assert.equal(1, requests())
+      end)
+
     it("does not check an action whose catalogue entry lists no parameters (cs CreateCluster)",
       function()
         local cs = client("cs")
