@@ -123,11 +123,13 @@ local function encode_list(out, path, v, entry, ctx)
     end
     local sub = path .. "." .. string.format("%d", k)
     local item = v[k]
-    if entry.fields then
+    if item == json.null then -- luacheck: ignore 542
+      -- a JSON null item: nothing to send, its number stays taken
+    elseif entry.fields then
       encode_struct(out, sub, item, entry.fields, ctx)
     elseif type(item) == "table" and not is_json_param(item) then
       invalid(sub, "is an item of a list of scalars: a table cannot be sent as one")
-    elseif item ~= json.null then
+    else
       out[#out + 1] = { sub, scalar(sub, "string", item) }
     end
   end
