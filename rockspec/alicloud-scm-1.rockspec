@@ -375,6 +375,7 @@ build = {
     ["alicloud.credentials.provider_kit"] = "lua/alicloud/credentials/provider_kit.lua",
     ["alicloud.credentials.remote"] = "lua/alicloud/credentials/remote.lua",
     ["alicloud.credentials.session"] = "lua/alicloud/credentials/session.lua",
+    ["alicloud.describe"] = "lua/alicloud/describe.lua",
     ["alicloud.endpoints"] = "lua/alicloud/endpoints.lua",
     ["alicloud.errors"] = "lua/alicloud/errors.lua",
     ["alicloud"] = "lua/alicloud/init.lua",
@@ -388,6 +389,7 @@ build = {
     ["alicloud.request"] = "lua/alicloud/request.lua",
     ["alicloud.response"] = "lua/alicloud/response.lua",
     ["alicloud.runtime"] = "lua/alicloud/runtime.lua",
+    ["alicloud.schema"] = "lua/alicloud/schema.lua",
     ["alicloud.signer"] = "lua/alicloud/signer.lua",
   },
 }
