@@ -367,6 +367,7 @@ build = {
     ["alicloud.json"] = "lua/alicloud/json.lua",
     ["alicloud.loop.cqueues"] = "lua/alicloud/loop/cqueues.lua",
     ["alicloud.loop.luv"] = "lua/alicloud/loop/luv.lua",
+    ["alicloud.paging"] = "lua/alicloud/paging.lua",
     ["alicloud.params"] = "lua/alicloud/params.lua",
     ["alicloud.products"] = "lua/alicloud/products.lua",
     ["alicloud.promise"] = "lua/alicloud/promise.lua",
@@ -374,5 +375,7 @@ build = {
     ["alicloud.response"] = "lua/alicloud/response.lua",
     ["alicloud.runtime"] = "lua/alicloud/runtime.lua",
     ["alicloud.signer"] = "lua/alicloud/signer.lua",
+    ["alicloud.timers"] = "lua/alicloud/timers.lua",
+    ["alicloud.waiter"] = "lua/alicloud/waiter.lua",
   },
 }
