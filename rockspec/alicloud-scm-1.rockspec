@@ -382,6 +382,7 @@ build = {
     ["alicloud.json"] = "lua/alicloud/json.lua",
     ["alicloud.loop.cqueues"] = "lua/alicloud/loop/cqueues.lua",
     ["alicloud.loop.luv"] = "lua/alicloud/loop/luv.lua",
+    ["alicloud.paging"] = "lua/alicloud/paging.lua",
     ["alicloud.params"] = "lua/alicloud/params.lua",
     ["alicloud.plain_http"] = "lua/alicloud/plain_http.lua",
     ["alicloud.products"] = "lua/alicloud/products.lua",
@@ -391,5 +392,7 @@ build = {
     ["alicloud.runtime"] = "lua/alicloud/runtime.lua",
     ["alicloud.schema"] = "lua/alicloud/schema.lua",
     ["alicloud.signer"] = "lua/alicloud/signer.lua",
+    ["alicloud.timers"] = "lua/alicloud/timers.lua",
+    ["alicloud.waiter"] = "lua/alicloud/waiter.lua",
   },
 }

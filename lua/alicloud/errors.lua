@@ -17,8 +17,10 @@ M.CODES = {
   HANDLER = "SDK.HandlerError",
   INVALID_ACTION = "SDK.InvalidAction",
   INVALID_PARAM = "SDK.InvalidParam",
+  INVALID_PRODUCT = "SDK.InvalidProduct",
   TASK_QUEUE_FULL = "SDK.TaskQueueFull",
   WAIT_TIMEOUT = "SDK.WaitTimeout",
+  WAITER_TIMEOUT = "SDK.WaiterTimeout",
 }
 for name, code in pairs(core.error_codes) do M.CODES[name] = code end
 setmetatable(M.CODES, { __index = function(_, name)

@@ -678,6 +678,8 @@ import fake_faults     # noqa: E402  (transport fault modes: x-fake-fault, overr
 import fake_params     # noqa: E402  (parameter checks of the modeled RPC actions)
 
 EXTENSIONS.extend([fake_sts.STS, fake_metadata.METADATA, fake_faults.FAULTS])
+import fake_instances  # noqa: E402  (a fleet: DescribeInstances, ListTagResources, Starting -> Running)
+EXTENSIONS.append(fake_instances.INSTANCES)
 STATE.reset()           # now with the extensions' config keys
 
 
