@@ -18,6 +18,7 @@
 #include "pool.h"
 #include "retry.h"
 #include "json_tree.h"
+#include "ops.h"
 #include "signer.h"
 #include "task.h"
 
@@ -469,6 +470,11 @@ static lacs_task *check_task(lua_State *L, int i)
     return box;
 }
 
+acs_task *lacs_task_of(lua_State *L, int i)
+{
+    return check_task(L, i)->task;
+}
+
 /* task:result() -> the raw result table of a delivered plain success, without its body. */
 static int task_result(lua_State *L)
 {
@@ -707,5 +713,6 @@ int luaopen_alicloud_core(lua_State *L)
     luaL_newlib(L, functions);
     lua_pushliteral(L, ALICLOUD_VERSION);
     lua_setfield(L, -2, "version");
+    lacs_ops_open(L);
     return 1;
 }
