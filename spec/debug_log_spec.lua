@@ -17,14 +17,6 @@ local function parse(line)
   return t
 end
 
-local function lines_of(text)
-  local out = {}
-  for l in text:gmatch("[^\n]+") do
-    if l:match("^alicloud: ") then out[#out + 1] = l end
-  end
-  return out
-end
-
 describe("debug log", function()
   local server
 
