@@ -14,13 +14,39 @@ local function load_catalogue()
   return catalogue
 end
 
--- A ROA action's parameter positions as products.action gives them ({ name = position }),
+-- An action's parameter positions as products.action gives them ({ name = position }),
 -- from the catalogue's list form ({ wire_name, position, kind, fields? }); nil when none.
 local function positions(list)
   if list == nil or next(list) == nil then return nil end
   local out = {}
   for _, p in ipairs(list) do out[p[1]] = p[2] end
   return out
+end
+
+-- The schema products.action gives ({ wire name = { name, kind, position, fields } }, nested
+-- fields without a position), built independently from the catalogue's list form.
+local function schema_of(list, nested)
+  if list == nil or next(list) == nil then return nil end
+  local out = {}
+  for _, p in ipairs(list) do
+    out[p[1]] = { name = p[1], position = not nested and p[2] or nil, kind = p[3],
+      fields = p[4] and schema_of(p[4], true) or nil }
+  end
+  return out
+end
+
+-- The catalogue's paging object as a plain table (cjson gives no nulls here).
+local function paging_of(pg)
+  if pg == nil then return nil end
+  return { style = pg.style, items = pg.items, token_in = pg.token_in, token_out = pg.token_out }
+end
+
+-- Deep equality of plain tables (assert.same per action would be slow over 16,658 actions).
+local function same(a, b)
+  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
+  for k, v in pairs(a) do if not same(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
 end
 
 local function count(t)
@@ -61,16 +87,18 @@ describe("products", function()
         assert.is_not_nil(jp.versions[p.version], name)
         assert.equal(count(jp.versions), #p.versions)
         assert.same(jp.endpoint_map, p.endpoint_map)
-        local all_roa = true
+        local all_roa, wrong = true, {}
         for aname, ja in pairs(jp.actions) do
           local a = assert(products.action(p, aname), name .. "." .. aname)
-          assert.equal(aname, a.name)
-          assert.equal(ja.method, a.method)
-          assert.equal(ja.style, a.style)
-          assert.equal(ja.path, a.path)
-          if ja.style == "roa" then assert.same(positions(ja.params), a.params) end
+          local want = { aname, ja.method, ja.style, ja.path, ja.version, positions(ja.params),
+            schema_of(ja.params), paging_of(ja.paging) }
+          local got = { a.name, a.method, a.style, a.path, a.version, a.params, a.schema, a.paging }
+          for i = 1, 8 do
+            if not same(want[i], got[i]) then wrong[#wrong + 1] = name .. "." .. aname end
+          end
           if ja.style ~= "roa" then all_roa = false end
         end
+        assert.same({}, wrong)
         assert.equal(all_roa and "roa" or "rpc", p.style, name)
         assert.equal(count(jp.actions), p.action_count)
       end
@@ -155,10 +183,38 @@ describe("products", function()
       end
     end)
 
-    it("gives rpc actions their method and no path", function()
+    it("gives rpc actions their method, version, parameters and no path", function()
       local a = products.action(ecs, "DescribeRegions")
-      assert.same({ name = "DescribeRegions", method = "POST", style = "rpc", read_only = true },
-        a)
+      assert.same({ "DescribeRegions", "POST", "rpc", true, "2014-05-26" },
+        { a.name, a.method, a.style, a.read_only, a.version })
+      assert.is_nil(a.path)
+      assert.same({ name = "AcceptLanguage", kind = "string", position = "Query" },
+        a.schema.AcceptLanguage)
+    end)
+
+    it("gives nested fields, flat dotted names beside their struct, and paging", function()
+      local run = products.action(ecs, "RunInstances")
+      assert.same({ "list", "Query", "string" }, { run.schema.DataDisk.kind,
+        run.schema.DataDisk.position, run.schema.DataDisk.fields.Size.kind })
+      assert.equal("struct", run.schema.SystemDisk.kind)
+      assert.equal("string", run.schema["SystemDisk.Category"].kind)
+      assert.equal("boolean", run.schema.DryRun.kind)
+      assert.is_nil(run.paging)
+      assert.same({ style = "page", items = "Instances.Instance" },
+        products.action(ecs, "DescribeInstances").paging)
+      assert.same({ style = "token", items = "TagResources", token_in = "NextToken",
+        token_out = "NextToken" },
+        products.action(products.get("yundun_dbaudit"), "ListTagResources").paging)
+    end)
+
+    it("gives an action of a minority version its own version", function()
+      local cvc = products.get("aliyuncvc")
+      assert.equal("2020-03-30", products.action(cvc, "GetMembers").version)
+      assert.equal("2019-10-30", products.action(cvc, "ListMembers").version)
+    end)
+
+    it("returns the same action table every time", function()
+      assert.equal(products.action(ecs, "RunInstances"), products.action(ecs, "RunInstances"))
     end)
 
     local read_only = {

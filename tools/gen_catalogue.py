@@ -5,12 +5,21 @@ Usage: python3 tools/gen_catalogue.py [catalogue.json] [--out DIR] [--list-modul
 
 Writes index.lua (every product: code, versions, endpoint type, endpoint map) and one
 <product>.lua per product with its actions. The encoding is plain Lua holding short strings,
-one item per line, so files load fast, diff well and stay luacheck-clean:
+so files load fast (the Lua lexer copies long strings) and diff well; lua/alicloud/products.lua
+parses one action's string on its first use.
 
-  product file: { rpc = { POST = [[Name\\nName...]], GET = [[...]] },
-                  roa = [[Name METHOD /path/[P] pP qQ bB hH\\n...]] }
-    roa parameter tokens: first letter is the position (p Path, q Query, b Body, h Header);
-    a line starting with spaces continues the action above.
+  product file: { [[shared tokens]], Action = [[METHOD /path @version +paging params...]], ... }
+    tokens are separated by white space (long entries wrap onto indented lines);
+    ~N             the shared token number N (base 36, from 0) of the product's first string:
+                   parameters that many actions repeat are written once
+    /path          ROA only: the path pattern with [Name] placeholders
+    @version       only when the action's own version is not the product's
+    +page:Items    paged by PageNumber/PageSize; Items is the dotted path of the result list
+    +token:Items:In:Out   paged by a token (request parameter In, response field Out)
+    pkName         a parameter: p its position (q Query, b Body, p Path, h Header), k its
+                   kind (s string, i integer, b boolean, f float, l list, t struct, j json,
+                   m map); `pkName{ kField ... }` lists the fields of a list's items or a
+                   struct, nested fields carrying only a kind letter.
   index: name = { code, version, endpoint_type or false, style, action count,
                   versions = "v1 v2" (only if several), map = [[host region region ...]] }
     map: a token with a dot is a host, the tokens after it (no dots) are its regions.
@@ -70,45 +79,118 @@ def product_style(actions):
     return "roa" if actions and all(a["style"] == "roa" for a in actions.values()) else "rpc"
 
 
-def roa_line(name, a):
-    parts = [word(name, "action"), word(a["method"], "method"), word(a["path"], "path")]
-    # The catalogue lists parameters as [wire_name, position, kind, fields?]; only the
-    # top-level positions are kept here.
-    places = {p[0]: p[1] for p in a.get("params") or []}
-    for pname in sorted(places):
-        pos = places[pname]
-        if pos not in POSITIONS:
-            die("unknown parameter position %r in %s" % (pos, name))
-        parts.append(POSITIONS[pos] + word(pname, "parameter"))
-    # Long lines wrap; a continuation line starts with spaces.
-    line, lines = parts[0], []
+KINDS = {"string": "s", "integer": "i", "boolean": "b", "float": "f", "list": "l",
+         "struct": "t", "json": "j", "map": "m"}
+
+
+def param_tokens(params, nested, where):
+    """One token per parameter: position letter (top level only), kind letter, wire name;
+    nested fields follow in braces: `qlDataDisk{ sSize sCategory }`."""
+    out = []
+    for p in sorted(params, key=lambda q: q[0]):
+        name, pos, kind = p[0], p[1], p[2]
+        if kind not in KINDS:
+            die("unknown kind %r in %s" % (kind, where))
+        if nested:
+            if pos != "":
+                die("nested field %r with position %r in %s" % (name, pos, where))
+            tok = KINDS[kind] + word(name, "parameter")
+        else:
+            if pos not in POSITIONS:
+                die("unknown parameter position %r in %s" % (pos, where))
+            tok = POSITIONS[pos] + KINDS[kind] + word(name, "parameter")
+        fields = p[3] if len(p) > 3 else None
+        if fields:
+            out.append(tok + "{")
+            out.extend(param_tokens(fields, True, where))
+            out.append("}")
+        else:
+            out.append(tok)
+    return out
+
+
+def paging_token(pg, where):
+    style = pg["style"]
+    if style == "page" and set(pg) == {"style", "items"}:
+        return "+page:" + word(pg["items"], "paging items")
+    if style == "token" and set(pg) == {"style", "items", "token_in", "token_out"}:
+        return "+token:%s:%s:%s" % (word(pg["items"], "paging items"),
+                                    word(pg["token_in"], "token_in"),
+                                    word(pg["token_out"], "token_out"))
+    die("unexpected paging %r in %s" % (pg, where))
+
+
+def action_tokens(a, version, where):
+    """The tokens of one action (see the module doc), before shared tokens are replaced."""
+    if a["style"] not in ("rpc", "roa"):
+        die("unknown style %r in %s" % (a["style"], where))
+    parts = [word(a["method"], "method")]
+    if a["style"] == "roa":
+        parts.append(word(a["path"], "path"))
+    elif a.get("path"):
+        die("rpc action with a path: " + where)
+    if a["version"] != version:
+        parts.append("@" + word(a["version"], "version"))
+    if a.get("paging"):
+        parts.append(paging_token(a["paging"], where))
+    parts.extend(param_tokens(a.get("params") or [], False, where))
+    return parts
+
+
+def base36(n):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
+
+
+def shared_tokens(token_lists):
+    """The tokens worth sharing (they repeat enough to pay for their entry), most frequent
+    first so that they get the shortest references."""
+    counts = {}
+    for toks in token_lists:
+        for t in toks[1:]:
+            if t != "}":
+                counts[t] = counts.get(t, 0) + 1
+    ranked = sorted(counts, key=lambda t: (-counts[t] * len(t), t))
+    out = []
+    for t in ranked:
+        ref = 1 + len(base36(len(out)))
+        if counts[t] * (len(t) - ref) > len(t) + 1:
+            out.append(t)
+    # most frequent first: the shortest references go to the tokens used most
+    out.sort(key=lambda t: (-counts[t], t))
+    return out
+
+
+def wrapped(first, parts, last):
+    line, lines = first + parts[0], []
     for part in parts[1:]:
         if len(line) + len(part) + 1 > WIDTH:
             lines.append(line)
-            line = "   "
+            line = " "
         line += " " + part
-    lines.append(line)
-    return "\n".join(lines)
+    # A path ending in a placeholder must not run into the closing bracket.
+    lines.append(line + (" " + last if line.endswith("]") else last))
+    return "\n".join(lines) + "\n"
 
 
 def product_file(name, p):
-    rpc, roa = {}, []
-    for aname in sorted(p["actions"]):
-        a = p["actions"][aname]
-        if a["style"] == "roa":
-            roa.append(roa_line(aname, a))
-        elif a["style"] == "rpc":
-            rpc.setdefault(word(a["method"], "method"), []).append(word(aname, "action"))
-        else:
-            die("unknown style %r in %s.%s" % (a["style"], name, aname))
-    out = [HEADER, "-- %s: %d actions\n" % (name, len(p["actions"])), "return {\n"]
-    if rpc:
-        out.append("rpc = {\n")
-        for method in sorted(rpc):
-            out.append("%s = %s,\n" % (lua_key(method), long_lines(rpc[method])))
-        out.append("},\n")
-    if roa:
-        out.append("roa = %s,\n" % long_lines(roa))
+    version = default_version(p["versions"])
+    names = sorted(p["actions"])
+    tokens = [action_tokens(p["actions"][a], version, name + "." + a) for a in names]
+    shared = shared_tokens(tokens)
+    ref = {t: "~" + base36(i) for i, t in enumerate(shared)}
+    out = [HEADER, "-- %s: %d actions (format: tools/gen_catalogue.py)\n" % (name, len(names)),
+           "return {\n"]
+    if shared:
+        out.append(wrapped("[[", shared, "]],"))
+    for aname, toks in zip(names, tokens):
+        toks = toks[:1] + [ref.get(t, t) for t in toks[1:]]
+        out.append(wrapped(lua_key(aname) + " = [[", toks, "]],"))
     out.append("}\n")
     return "".join(out)
 

@@ -5,11 +5,13 @@ local config = require("alicloud.config")
 local credentials = require("alicloud.credentials")
 local errors = require("alicloud.errors")
 local observe = require("alicloud.observe")
+local paging = require("alicloud.paging")
 local products = require("alicloud.products")
 local promise = require("alicloud.promise")
 local request = require("alicloud.request")
 local response = require("alicloud.response")
 local runtime = require("alicloud.runtime")
+local waiter = require("alicloud.waiter")
 
 local M = {}
 
@@ -260,6 +262,33 @@ function Client:request_async(req, cb)
   local task, err = request.for_common(self, req, 2)
   if not task then return rejected(err, cb) end
   return self:_submit(task, req.raw, cb, observe.start(self, req.action, task, req))
+end
+
+-- Pages and waiters ------------------------------------------------------------------------
+
+--- An iterator of result pages: `for page, err in client:pages(action, params [, opts])`.
+function Client:pages(action, p, opts)
+  return paging.pages(self, action, p, opts)
+end
+
+--- An iterator of the items of every page, in order.
+function Client:items(action, p, opts)
+  return paging.items(self, action, p, opts)
+end
+
+--- A promise of every item of every page, in order (page-numbered: the rest concurrently).
+function Client:all_items_async(action, p, opts)
+  return paging.all_items_async(self, action, p, opts)
+end
+
+--- The first result of `action` for which predicate(res) is true, or nil and an error.
+function Client:wait_for(action, p, predicate, opts)
+  return waiter.wait_for(self, action, p, predicate, opts)
+end
+
+--- A promise of the same; no thread waits between polls.
+function Client:wait_for_async(action, p, predicate, opts)
+  return waiter.wait_for_async(self, action, p, predicate, opts)
 end
 
 M.Client = Client

@@ -22,6 +22,9 @@ function M.is(v)
   return getmetatable(v) == Error
 end
 
+--- client:wait_for's code when the condition is not met within its timeout.
+M.WAITER_TIMEOUT = "SDK.WaiterTimeout"
+
 local RETRYABLE = {
   Throttling = true, ["Throttling.User"] = true, ["Throttling.Api"] = true,
   ServiceUnavailable = true,

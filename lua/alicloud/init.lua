@@ -63,10 +63,11 @@ Runtime.__name = "alicloud.RuntimeHandle"
 
 function Runtime.pollfd() return runtime.core():fd() end
 function Runtime.events() return "r" end
---- 0 when deferred work is ready now, otherwise nil (wait for the fd).
+--- 0 when deferred work is ready now, else the seconds until the next timer is due, else nil
+-- (wait for the fd).
 function Runtime.timeout()
   if runtime.has_jobs() then return 0 end
-  return nil
+  return runtime.next_due()
 end
 function Runtime.dispatch(_, max) return alicloud.dispatch(max) end
 function Runtime.pending() return runtime.pending() end

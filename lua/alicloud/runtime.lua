@@ -1,8 +1,9 @@
 --- The runtime of one Lua state: the C completion queue and pipe, the table of pending calls,
--- and the queue of deferred jobs (promise handlers). Everything the Lua side delivers happens
--- here, on the state's own thread, inside dispatch().
+-- the queue of deferred jobs (promise handlers) and the timers that become jobs when due.
+-- Everything the Lua side delivers happens here, on the state's own thread, inside dispatch().
 local core = require("alicloud.core")
 local errors = require("alicloud.errors")
+local timers = require("alicloud.timers")
 
 local M = {}
 
@@ -21,6 +22,7 @@ local function fresh()
     observed = {},      -- other promises someone will look at: kept alive until settled
     count = 0,          -- unsettled async calls
     jobs = {}, ja = {}, jb = {}, jhead = 1, jtail = 0, -- job i: jobs[i](ja[i], jb[i])
+    timers = timers.new(), -- M.after: due ones become jobs at a delivery
     batch = {},         -- the list core:pop fills, reused from delivery to delivery
     depth = 0,          -- > 0 while dispatching
     host = nil,         -- the alicloud module table (for on_error)
@@ -34,6 +36,7 @@ end
 local function after_fork(reg, old)
   local R = fresh()
   R.host = old.host
+  R.timers = old.timers -- Lua only: they go on in the child
   for i = old.jhead, old.jtail do
     local t = R.jtail + 1
     R.jobs[t], R.ja[t], R.jb[t] = old.jobs[i], old.ja[i], old.jb[i]
@@ -97,10 +100,10 @@ local function notify(R, busy)
 end
 
 local function idle(R)
-  return R.count == 0 and R.jhead > R.jtail
+  return R.count == 0 and R.jhead > R.jtail and R.timers.live == 0
 end
 
---- True while calls are pending or jobs are queued: work that a delivery will finish.
+--- True while calls are pending, jobs are queued or timers set: work a delivery will finish.
 function M.busy()
   return not idle(state())
 end
@@ -117,12 +120,45 @@ end
 --- Runs fn(a, b) at the next delivery, never now.
 function M.defer(fn, a, b)
   local R = state()
-  local was_idle = R.count == 0 and R.jhead > R.jtail -- idle(R), inlined: once per callback
+  local was_idle = R.count == 0 and R.jhead > R.jtail and R.timers.live == 0 -- idle(R), inlined
   local t = R.jtail + 1
   R.jobs[t], R.ja[t], R.jb[t] = fn, a, b -- three arrays: no table per job
   R.jtail = t
   if R.depth == 0 then R.core:wake() end -- so event loops watching the fd come to deliver
   if was_idle then notify(R, true) end
+end
+
+--- Runs fn(a) at the first delivery `seconds` from now or later; returns the timer
+-- (timer:cancel()). Delivery (run, wait, dispatch, the loop adapters) waits for it like a call.
+function M.after(seconds, fn, a)
+  local R = state()
+  local was_idle = idle(R)
+  local t = R.timers:add(core.now() + seconds, fn, a)
+  -- Always wake: a loop polling the fd reads timeout() again and sees the new due time.
+  R.core:wake()
+  if was_idle then notify(R, true) end
+  return t
+end
+
+--- Seconds until the earliest timer is due (0 when it is), or nil when no timer is set.
+function M.next_due()
+  local due = state().timers:next_due()
+  if not due then return nil end
+  return math.max(0, due - core.now())
+end
+
+-- Queues the timers due now as jobs (in due order, after the jobs already queued).
+local function fire_due(R)
+  local heap = R.timers
+  if heap.live == 0 then return end
+  local now = core.now()
+  local fn, a = heap:pop_due(now)
+  while fn do
+    local t = R.jtail + 1
+    R.jobs[t], R.ja[t] = fn, a
+    R.jtail = t
+    fn, a = heap:pop_due(now)
+  end
 end
 
 --- Keeps p alive until it settles: someone observes it (a callback, a handler, a waiter).
@@ -238,6 +274,7 @@ function M.dispatch(max)
           settle_from_result(p, value, plain)
         end
       end
+      fire_due(R)
       run_jobs(R)
     until n == 0 or delivered >= max -- pop's contract: until 0, or a full list (core/notify.h)
   end)
@@ -256,8 +293,11 @@ function M.has_jobs()
   return R.jhead <= R.jtail
 end
 
---- Blocks until the fd is readable or `timeout` seconds pass (nil: no limit).
+--- Blocks until the fd is readable or `timeout` seconds pass (nil: no limit), or until the
+-- next timer is due, whichever is first.
 function M.wait_fd(timeout)
+  local due = M.next_due()
+  if due and (not timeout or due < timeout) then timeout = due end
   return checked().core:wait(timeout or -1)
 end
 
@@ -267,7 +307,7 @@ function M.drive(done, timeout)
   local deadline = timeout and core.now() + timeout
   M.dispatch()
   while not done() do
-    if M.pending() == 0 and not M.has_jobs() then
+    if idle(state()) then
       return nil, errors.client("SDK.Deadlock", "nothing is pending that could settle this wait")
     end
     local left = deadline and deadline - core.now()
@@ -283,7 +323,7 @@ end
 
 --- alicloud.run([timeout]): delivers until nothing is pending.
 function M.run(timeout)
-  local ok, err = M.drive(function() return M.pending() == 0 and not M.has_jobs() end, timeout)
+  local ok, err = M.drive(function() return idle(state()) end, timeout)
   if not ok and err.code == "SDK.Deadlock" then return true end
   return ok, err
 end

@@ -694,6 +694,8 @@ import fake_metadata   # noqa: E402  (ECS instance metadata under /latest/)
 import fake_faults     # noqa: E402  (transport fault modes: x-fake-fault, override `fault`)
 
 EXTENSIONS.extend([fake_sts.STS, fake_metadata.METADATA, fake_faults.FAULTS])
+import fake_instances  # noqa: E402  (a fleet: DescribeInstances, ListTagResources, Starting -> Running)
+EXTENSIONS.append(fake_instances.INSTANCES)
 STATE.reset()           # now with the extensions' config keys
 
 
