@@ -71,7 +71,7 @@ deps:
 	fi
 
 lint:
-	luacheck -q lua spec examples bench
+	luacheck -q lua spec examples bench bin/alicloud
 
 test: deps all build/spec_fork.so lint
 	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(SPECS)
@@ -83,6 +83,7 @@ demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/v3.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/coroutines.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/credentials.lua
+	ALICLOUD_FAKE=1 $(LUA) examples/cli.lua
 
 # ASan cannot carry fork() from a threaded process whose child starts threads (its thread
 # registry may be held at fork time): the fork spec runs in `make test` and `make valgrind`.

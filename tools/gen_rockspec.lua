@@ -64,6 +64,7 @@ build = {
     },
 @MODULES@
   },
+  install = { bin = { alicloud = "bin/alicloud" } }, -- the command line
 }
 ]]):gsub("@SOURCES@", table.concat(sources, ",\n        ")):gsub("@MODULES@",
   table.concat(modules, "\n"))
