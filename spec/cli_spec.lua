@@ -253,7 +253,7 @@ describe("command line", function()
     end)
 
     it("keeps to --rate: no Throttling from a fake that throttles above it", function()
-      server:config{ throttle = { rate = 20, burst = 3 } }
+      server:config{ throttle = { rate = 20, burst = 5 } }
       write(input, string.rep("{}\n", 30))
       local t0 = socket.gettime()
       local out, err, code = run("ecs DescribeRegions --bulk " .. input .. " --concurrency 8 --rate 20 "

@@ -30,7 +30,7 @@ describe("rate limit", function()
   end
 
   it("keeps a fan-out at the limit: no Throttling answer, about N/rate seconds", function()
-    server:config{ throttle = { rate = 30, burst = 3 } }
+    server:config{ throttle = { rate = 30, burst = 5 } }
     local ecs = env.ecs({ rate_limit = 30, retry = false })
     ecs:enable_async(16, 1000)
     local results, submitted, took = fan_out(ecs, 60)
@@ -45,7 +45,7 @@ describe("rate limit", function()
   end)
 
   it("without it, the same fan-out is throttled by the fake cloud", function()
-    server:config{ throttle = { rate = 30, burst = 3 } }
+    server:config{ throttle = { rate = 30, burst = 5 } }
     local ecs = env.ecs({ retry = false })
     ecs:enable_async(16, 1000)
     local results = fan_out(ecs, 60)

@@ -18,8 +18,9 @@ void acs_ratelimit_release(acs_ratelimit *l);
 double acs_ratelimit_reserve(acs_ratelimit *l);
 
 /* Before an attempt of `t`: 0 to go on now (its token taken), or 1 when the attempt must
- * wait *wait seconds for the token reserved for it (the caller parks or sleeps, then comes
- * back, and that token is used). Does nothing for a task without a rate limit. */
+ * wait *wait seconds (the caller parks or sleeps, then asks again): first for the place in
+ * line it reserved, then, if calls that were late went first, for a token. Does nothing for a
+ * task without a rate limit. */
 int acs_ratelimit_admit(acs_task *t, double *wait);
 
 #endif
