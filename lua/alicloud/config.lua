@@ -74,6 +74,8 @@ M.FIELDS = {
     check(type(burst) == "number" and burst >= 1 and burst < math.huge,
       "rate_limit.burst must be a number >= 1")
   end,
+  -- false: names outside an action's catalogue schema are sent as they are (docs/PARAMETERS.md)
+  check_params = of_type("check_params", "boolean"),
 }
 
 M.DEFAULTS = {
