@@ -160,6 +160,25 @@ describe("hooks", function()
     assert.are.equal(2, #call_log)
   end)
 
+  it("reports a call whose promise nobody kept", function()
+    local log = {}
+    local ecs = env.ecs({ hooks = recorder(log) })
+    ecs:enable_async(2, 10)
+    for _ = 1, 3 do ecs:DescribeRegionsAsync({}) end -- promises dropped at once
+    collectgarbage()
+    collectgarbage()
+    assert.is_true(alicloud.run(10))
+    local afters = 0
+    for _, l in ipairs(log) do
+      if l[1] == "after" then
+        afters = afters + 1
+        assert.are.equal(200, l[2].status)
+      end
+    end
+    assert.are.equal(3, afters)
+    ecs:shutdown()
+  end)
+
   it("refuses hooks that are not functions", function()
     assert.has_error(function() env.ecs({ hooks = { before = 1 } }) end)
     assert.has_error(function() env.ecs({ hooks = { around = print } }) end)

@@ -120,46 +120,11 @@ function M.build(product, action, names, values)
   return p
 end
 
-local function sorted_keys(t)
-  local out = {}
-  for k in pairs(t) do out[#out + 1] = k end
-  table.sort(out)
-  return out
-end
-
-local function field_lines(out, fields, indent)
-  for _, k in ipairs(sorted_keys(fields)) do
-    local f = fields[k]
-    out[#out + 1] = string.format("%s%-30s %s", indent, f.name, f.kind or "")
-    if f.fields then field_lines(out, f.fields, indent .. "  ") end
-  end
-end
-
---- The listing `--help` prints: alicloud.describe's when there is one, else the catalogue's.
+--- The listing `--help` prints: alicloud.describe's. Raises on an unknown product or action.
 function M.describe(product, action)
-  local alicloud = require("alicloud")
-  if alicloud.describe then return tostring(alicloud.describe(product, action)) end
-  local p = products.get(product)
-  if not p then error("unknown product '" .. product .. "'", 0) end
-  local out = {}
-  if not action then
-    out[1] = string.format("%s (version %s): actions", p.name, tostring(p.version))
-    for _, name in ipairs(products.action_names(p)) do out[#out + 1] = "  " .. name end
-    return table.concat(out, "\n")
-  end
-  local def, suggestion = products.action(p, action)
-  if not def then
-    error(string.format("%s has no action '%s'%s", product, action,
-      suggestion and ("; did you mean " .. suggestion .. "?") or ""), 0)
-  end
-  out[1] = string.format("%s %s: %s %s, version %s%s", p.name, def.name, def.method or "",
-    def.path or "/", def.version, def.paging and (", paged (" .. def.paging.style .. ")") or "")
-  for _, k in ipairs(sorted_keys(def.schema or {})) do
-    local e = def.schema[k]
-    out[#out + 1] = string.format("  %-32s %-8s %s", e.name, e.kind or "", e.position or "")
-    if e.fields then field_lines(out, e.fields, "    ") end
-  end
-  return table.concat(out, "\n")
+  local d, err = require("alicloud").describe(product, action)
+  if not d then error(tostring(err), 0) end
+  return tostring(d)
 end
 
 return M

@@ -240,6 +240,7 @@ function Client:_submit(task, raw, cb, watch)
   local p = promise.new(task, self, raw, cb)
   p._watch = watch
   runtime.register(slot, p) -- observed (kept alive) when it has a callback
+  if watch then runtime.observe(p) end -- hooks and the debug log see it, even if nobody else
   return p
 end
 
