@@ -76,7 +76,7 @@ deps:
 	fi
 
 lint:
-	luacheck -q lua spec examples bench
+	luacheck -q lua spec examples bench bin/alicloud
 
 test: deps all build/spec_fork.so lint
 	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(SPECS)
@@ -95,6 +95,7 @@ demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/coroutines.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/credentials.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/parameters.lua
+	ALICLOUD_FAKE=1 $(LUA) examples/cli.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/paging.lua
 
 # ASan cannot carry fork() from a threaded process whose child starts threads (its thread

@@ -78,6 +78,7 @@ build = {
     },
 @MODULES@
   },
+  install = { bin = { alicloud = "bin/alicloud" } }, -- the command line
 }
 ]]
 

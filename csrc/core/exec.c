@@ -6,7 +6,9 @@
 
 #include <openssl/rand.h>
 
+#include "ratelimit.h"
 #include "retry.h"
+#include "trace.h"
 
 static double unit_random(void)
 {
@@ -69,6 +71,8 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
                         res->attempts ? "while retrying" : "before it could start");
         return finish(h, t);
     }
+    if (acs_ratelimit_admit(t, retry_in))
+        return 0; /* parked (or asleep) until its token is due, like a retry */
     acs_wire w;
     char err[256];
     res->attempts++;
@@ -79,7 +83,9 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
     free(res->string_to_sign);
     res->string_to_sign = w.string_to_sign;
     w.string_to_sign = NULL;
+    acs_trace_begin(t->trace, r);
     acs_http_perform(h, r, &w, deadline, &t->cancelled, res);
+    acs_trace_end(t->trace, &w, res);
     acs_wire_free(&w);
 
     /* Junk a reused connection carried over from an earlier reply is ours to clean up, not

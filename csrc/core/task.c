@@ -1,5 +1,8 @@
 #include "task.h"
 
+#include "ratelimit.h"
+#include "trace.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,8 @@ void acs_task_release(acs_task *t)
     acs_counter_release(t->undelivered);
     free(t->res.string_to_sign);
     free(t->res.message);
+    acs_trace_free(t->trace);
+    acs_ratelimit_release(t->ratelimit);
     free(t);
 }
 

@@ -91,6 +91,9 @@ typedef struct acs_task {
     double retry_at;          /* monotonic time of the next attempt while DELAYED */
     acs_counter *undelivered; /* its pool's count, while it counts there */
     int stale_retried;        /* the one extra attempt after a dirty reused connection */
+    struct acs_trace *trace;  /* trace.h: each attempt's facts, when the Lua side asked */
+    struct acs_ratelimit *ratelimit; /* ratelimit.h: the client's rate limit, if any */
+    int rate_ticket;          /* a token is reserved for its next attempt */
     struct acs_task *prev, *next;
 } acs_task;
 

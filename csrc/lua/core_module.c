@@ -4,6 +4,7 @@
 
 #include "binding.h"
 #include "http.h"
+#include "ops.h"
 #include "retry.h"
 #include "signer.h"
 #include "task_description.h"
@@ -122,5 +123,6 @@ int luaopen_alicloud_core(lua_State *L)
     lua_setfield(L, -2, "defaults");
     push_error_codes(L);
     lua_setfield(L, -2, "error_codes");
+    lacs_ops_open(L);
     return 1;
 }

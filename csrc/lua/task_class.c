@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "ops.h"
 #include "task_description.h"
 
 /* core.template(common) -> template: the common fields of a description, copied into C once;
@@ -65,6 +66,11 @@ lacs_task *lacs_check_task(lua_State *L, int i)
     if (!box->task)
         luaL_error(L, "task is released");
     return box;
+}
+
+acs_task *lacs_task_of(lua_State *L, int i)
+{
+    return lacs_check_task(L, i)->task;
 }
 
 /* task:result() -> the raw result table of a delivered plain success, without its body. */

@@ -4,6 +4,7 @@ local core = require("alicloud.core")
 local config = require("alicloud.config")
 local credentials = require("alicloud.credentials")
 local errors = require("alicloud.errors")
+local observe = require("alicloud.observe")
 local paging = require("alicloud.paging")
 local products = require("alicloud.products")
 local promise = require("alicloud.promise")
@@ -135,13 +136,21 @@ local function perform(task, raw)
   return response.finish(value, raw)
 end
 
+-- A sync call watched by the debug log or hooks (observe.start): told when it returns.
+local function perform_watched(watch, task, raw)
+  if not watch then return perform(task, raw) end
+  local res, err = perform(task, raw)
+  observe.finish(watch, res, err)
+  return res, err
+end
+
 --- A sync call: returns the decoded body, or nil and an error.
 function Client:call(action, p, opts)
   if type(action) ~= "string" then error("call: action must be a string", 2) end
   if p ~= nil and type(p) ~= "table" then error("call: params must be a table", 2) end
   local task, err = request.for_action(self, action, p, opts, 2)
   if not task then return nil, err end
-  return perform(task, opts and opts.raw)
+  return perform_watched(observe.start(self, action, task, opts), task, opts and opts.raw)
 end
 
 --- The CommonRequest (the Go SDK's ProcessCommonRequest): any action, RPC or ROA, with
@@ -149,7 +158,7 @@ end
 function Client:request(req)
   local task, err = request.for_common(self, req, 2)
   if not task then return nil, err end
-  return perform(task, req.raw)
+  return perform_watched(observe.start(self, req.action, task, req), task, req.raw)
 end
 
 local function settle(p, value, plain)
@@ -160,6 +169,11 @@ local function settle(p, value, plain)
     res, err = response.finish(value, p._raw)
   end
   if res ~= nil then p:_settle("fulfilled", res) else p:_settle("rejected", err) end
+  local watch = p._watch
+  if watch then
+    p._watch = nil
+    observe.finish(watch, res, err)
+  end
 end
 runtime.set_settler(settle)
 
@@ -193,8 +207,8 @@ local function submit(pool, task, policy, bound, slot, slack)
   return st
 end
 
---- Submits a built task to the pool; returns a promise.
-function Client:_submit(task, raw, cb)
+--- Submits a built task to the pool; returns a promise. `watch`: observe.start's, if any.
+function Client:_submit(task, raw, cb, watch)
   if not self._pool then
     return rejected(errors.client("SDK.AsyncFunctionNotEnabled",
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
@@ -209,17 +223,24 @@ function Client:_submit(task, raw, cb)
     slot = runtime.slot()
     st = submit(self._pool, task, policy, bound, slot, slack)
   end
-  if st ~= "ok" then runtime.release(slot) end
-  if st == "closed" then
-    return rejected(errors.client("SDK.ClientClosed",
-      "the client was shut down; call enable_async to start a new pool"), cb)
-  elseif st == "full" then
-    return rejected(errors.client("SDK.TaskQueueFull", string.format(
-      "the task queue is full (%d queued); retry later or use queue_full = \"block\"",
-      self._pool:queued())), cb)
+  if st ~= "ok" then
+    runtime.release(slot)
+    local err
+    if st == "closed" then
+      err = errors.client("SDK.ClientClosed",
+        "the client was shut down; call enable_async to start a new pool")
+    else
+      err = errors.client("SDK.TaskQueueFull", string.format(
+        "the task queue is full (%d queued); retry later or use queue_full = \"block\"",
+        self._pool:queued()))
+    end
+    if watch then observe.finish_later(watch, err) end
+    return rejected(err, cb)
   end
   local p = promise.new(task, self, raw, cb)
+  p._watch = watch
   runtime.register(slot, p) -- observed (kept alive) when it has a callback
+  if watch then runtime.observe(p) end -- hooks and the debug log see it, even if nobody else
   return p
 end
 
@@ -232,7 +253,7 @@ function Client:call_async(action, p, opts, cb)
   if not self._pool then return self:_submit(nil, nil, cb) end
   local task, err = request.for_action(self, action, p, opts, 2)
   if not task then return rejected(err, cb) end
-  return self:_submit(task, opts and opts.raw, cb)
+  return self:_submit(task, opts and opts.raw, cb, observe.start(self, action, task, opts))
 end
 
 --- The CommonRequest, async: returns a promise; `cb(res, err)` runs at a delivery.
@@ -241,7 +262,7 @@ function Client:request_async(req, cb)
   if not self._pool then return self:_submit(nil, nil, cb) end
   local task, err = request.for_common(self, req, 2)
   if not task then return rejected(err, cb) end
-  return self:_submit(task, req.raw, cb)
+  return self:_submit(task, req.raw, cb, observe.start(self, req.action, task, req))
 end
 
 -- Pages and waiters ------------------------------------------------------------------------

@@ -54,6 +54,26 @@ M.FIELDS = {
   signature_version = one_of("signature_version", "v1", "v3"),
   user_agent = of_type("user_agent", "string"),
   max_response_bytes = positive_integer("max_response_bytes"),
+  -- { before = fn(info), after = fn(info) }, run on the Lua thread (alicloud.observe)
+  hooks = function(v)
+    check(v == false or type(v) == "table", "hooks must be a table { before =, after = } or false")
+    if v then
+      for k, f in pairs(v) do
+        check(k == "before" or k == "after", "hooks: unknown hook '" .. tostring(k) .. "'")
+        check(type(f) == "function", "hooks." .. tostring(k) .. " must be a function")
+      end
+    end
+  end,
+  -- calls per second, or { rate =, burst = }; false: none (a token bucket per client)
+  rate_limit = function(v)
+    if v == false then return end
+    local rate, burst = v, 1
+    if type(v) == "table" then rate, burst = v.rate, v.burst == nil and 1 or v.burst end
+    check(type(rate) == "number" and rate > 0 and rate < math.huge,
+      "rate_limit must be a positive number of calls per second, { rate =, burst = } or false")
+    check(type(burst) == "number" and burst >= 1 and burst < math.huge,
+      "rate_limit.burst must be a number >= 1")
+  end,
   -- false: names outside an action's catalogue schema are sent as they are (docs/PARAMETERS.md)
   check_params = of_type("check_params", "boolean"),
 }

@@ -84,6 +84,12 @@ function alicloud.on_error(err)
   io.stderr:write("alicloud: error in a callback: ", tostring(err), "\n")
 end
 
+--- alicloud.debug(true | false | 2 | fn [, level]): the debug log, one line per attempt
+-- (ALICLOUD_DEBUG=1 or 2 at require time does the same). Returns the level in force.
+function alicloud.debug(v, level)
+  return require("alicloud.observe").set(v, level)
+end
+
 alicloud.signer = require("alicloud.signer")
 alicloud.as_json = require("alicloud.params").as_json
 alicloud.describe = require("alicloud.describe").describe

@@ -23,7 +23,7 @@ end
 function M.new(task, client, raw, cb)
   -- the fields a call's promise gets, named so that the table is sized once
   return setmetatable({ _state = "pending", _task = task, _client = client, _raw = raw,
-    _cb = cb, _value = nil, _slot = nil }, Promise)
+    _cb = cb, _value = nil, _slot = nil, _watch = nil }, Promise)
 end
 
 function M.rejected(err)
@@ -240,7 +240,13 @@ function Promise:cancel()
     task:cancel()
     if self._slot then runtime.settled_early(self._slot) end
   end
-  self:_settle("rejected", errors.client(errors.CODES.CANCELLED, "the call was cancelled"))
+  local err = errors.client(errors.CODES.CANCELLED, "the call was cancelled")
+  self:_settle("rejected", err)
+  local watch = self._watch -- hooks and the debug log (alicloud.observe)
+  if watch then
+    self._watch = nil
+    watch.cancelled(watch, err)
+  end
   return true
 end
 

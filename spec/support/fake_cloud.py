@@ -87,7 +87,7 @@ def b64_hmac_sha1(key, msg):
 
 def default_config():
     cfg = {"delay": 0, "actions": {}, "keys": dict(DEFAULT_KEYS), "sts_tokens": {},
-           "max_skew": MAX_SKEW, "idle_timeout": None}
+           "max_skew": MAX_SKEW, "idle_timeout": None, "throttle": None}
     for ext in EXTENSIONS:
         cfg.update(copy.deepcopy(ext.config))
     return cfg
@@ -164,6 +164,7 @@ class State:
             self.connections = 0
             self.by_action = collections.Counter()
             self.errors = collections.Counter()
+            self.bucket = None          # [tokens, monotonic time] while "throttle" is set
         for ext in EXTENSIONS:
             ext.reset()
 
@@ -177,6 +178,14 @@ class State:
                     if not isinstance(v, (int, float)) or v < 0:
                         raise ApiError(400, "InvalidConfig", "%s must be a number >= 0" % k)
                     cfg[k] = v
+                elif k == "throttle":
+                    if v is not None and not (isinstance(v, dict) and set(v) <= {"rate", "burst"}
+                                              and isinstance(v.get("rate"), (int, float)) and v["rate"] > 0
+                                              and isinstance(v.get("burst", 1), (int, float))
+                                              and v.get("burst", 1) >= 1):
+                        raise ApiError(400, "InvalidConfig", "throttle must be {rate > 0, burst >= 1} or null")
+                    cfg[k] = v
+                    self.bucket = None
                 elif k == "idle_timeout":
                     if v is not None and (not isinstance(v, (int, float)) or v <= 0):
                         raise ApiError(400, "InvalidConfig", "idle_timeout must be > 0 or null")
@@ -233,6 +242,21 @@ class State:
                         actions[name] = dict(ov, times=ov["times"] - 1)
                 return ov
         return None
+
+    def admit(self):
+        """The gateway's flow control when config "throttle" is set: a token bucket of `rate`
+        per second holding at most `burst`; a request finding it empty is refused."""
+        with self.lock:
+            t = self.config["throttle"]
+            if not t:
+                return
+            now, burst = time.monotonic(), float(t.get("burst", 1))
+            tokens, last = self.bucket or (burst, now)
+            tokens = min(burst, tokens + (now - last) * t["rate"])
+            if tokens < 1:
+                self.bucket = [tokens, now]
+                raise ApiError(400, "Throttling.User", "Request was denied due to user flow control.")
+            self.bucket = [tokens - 1, now]
 
     def use_nonce(self, nonce):
         with self.lock:
@@ -806,6 +830,7 @@ class Handler(BaseHTTPRequestHandler):
         ov = None
         try:
             style = "rpc" if route.unsigned else authenticate(req)
+            STATE.admit()
             ov = STATE.take_override([n for n in route.override_names if n])
             if ov:
                 if "delay" in ov:
