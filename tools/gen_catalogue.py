@@ -181,6 +181,10 @@ def wrapped(first, parts, last):
 def product_file(name, p):
     version = default_version(p["versions"])
     names = sorted(p["actions"])
+    for a in names:
+        # products.lua finds "\nName = [[" in the file's text: plain identifiers only
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", a) or a in LUA_KEYWORDS:
+            die("action name %r is not a plain identifier in %s" % (a, name))
     tokens = [action_tokens(p["actions"][a], version, name + "." + a) for a in names]
     shared = shared_tokens(tokens)
     ref = {t: "~" + base36(i) for i, t in enumerate(shared)}

@@ -180,15 +180,18 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
  * the list), instead of two allocations per line. NULL on out of memory. */
 static struct curl_slist *header_list(acs_http *h, const acs_kvlist *l)
 {
-    static const char *const fixed[] = {"Expect:", "Accept-Encoding: identity"};
-    size_t n = 2 + l->n;
+    /* "Content-Type:" keeps libcurl from adding one of its own to a body-less POST: only
+     * what the request carries (and V3 signs) goes out. */
+    static const char *const fixed[] = {"Expect:", "Accept-Encoding: identity", "Content-Type:"};
+    enum { NFIXED = 3 };
+    size_t n = NFIXED + l->n;
     acs_buf *text = &h->header_text;
     acs_buf_reset(text);
     for (size_t i = 0; i < n; i++) {
-        if (i < 2) {
+        if (i < NFIXED) {
             acs_buf_puts(text, fixed[i]);
         } else {
-            const acs_kv *kv = &l->items[i - 2];
+            const acs_kv *kv = &l->items[i - NFIXED];
             acs_buf_puts(text, kv->name);
             if (kv->value[0]) {
                 acs_buf_append(text, ": ", 2);

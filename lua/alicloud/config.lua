@@ -54,6 +54,8 @@ M.FIELDS = {
   signature_version = one_of("signature_version", "v1", "v3"),
   user_agent = of_type("user_agent", "string"),
   max_response_bytes = positive_integer("max_response_bytes"),
+  -- false: names outside an action's catalogue schema are sent as they are (docs/PARAMETERS.md)
+  check_params = of_type("check_params", "boolean"),
 }
 
 M.DEFAULTS = {

@@ -86,6 +86,7 @@ end
 
 alicloud.signer = require("alicloud.signer")
 alicloud.as_json = require("alicloud.params").as_json
+alicloud.describe = require("alicloud.describe").describe
 
 --- alicloud.loop.luv, alicloud.loop.cqueues: event-loop adapters, loaded on first use.
 alicloud.loop = setmetatable({}, { __index = function(t, name)

@@ -9,6 +9,7 @@ local errors = require("alicloud.errors")
 local json = require("alicloud.json")
 local params = require("alicloud.params")
 local products = require("alicloud.products")
+local schema = require("alicloud.schema")
 
 local M = {}
 
@@ -17,7 +18,8 @@ M.USER_AGENT = string.format("AlibabaCloud (%s; %s) Lua/%s alicloud/%s",
   sysname, machine, _VERSION:match("%d+%.%d+") or "5.4", core.version)
 
 -- Options a call may carry besides the config fields.
-M.CALL_OPTS = { method = true, headers = true, raw = true, endpoint = true, body = true }
+M.CALL_OPTS = { method = true, headers = true, raw = true, endpoint = true, body = true,
+  unchecked = true }
 -- Fields of a CommonRequest besides the config fields.
 M.REQUEST_FIELDS = { action = true, version = true, method = true, style = true, pathname = true,
   path_params = true, query = true, body = true, form = true, headers = true, raw = true,
@@ -223,38 +225,80 @@ end
 local region_pairs, region_queries = {}, {}
 local NO_HEADERS = {}
 
--- The parts of client:Action(p, opts) that come from the params: headers, path, query, body
--- and content type. Raises (level 0) on unsendable parameters.
-local function action_parts(def, method, p, opts, region, provider)
+local function region_pair(region)
+  local pair = region_pairs[region]
+  if not pair then
+    pair = { "RegionId", region }
+    region_pairs[region] = pair
+    region_queries[region] = { pair }
+  end
+  return pair
+end
+
+local function append(list, more)
+  for i = 1, #more do list[#list + 1] = more[i] end
+  return list
+end
+
+-- The parts of a call whose action has a schema: names checked (unless `checked` is false),
+-- values encoded by kind, each in its position. Returns headers, path, query, form, body,
+-- content_type; raises (level 0) on unsendable parameters.
+local function typed_parts(def, product, method, p, checked, headers, region)
+  local o = schema.encode(def, p, product, checked)
+  if #o.Header > 0 then append(headers, o.Header) end
+  local query, form, body, content_type = o.Query, nil, nil, nil
+  local extra = o.unknown
+  if def.style == "roa" then
+    local path = M.encode_path(def.path or "/", o.Path)
+    local raw = o.raw
+    if extra then -- names outside the schema, placed as for an action without one
+      local has_body = method ~= "GET" and method ~= "HEAD" and method ~= "DELETE"
+      if has_body then
+        raw = raw or {}
+        for k, v in pairs(extra) do raw[k] = v end
+      else
+        append(query, params.flatten(extra, json.null))
+      end
+    end
+    if raw then body, content_type = body_of(raw) end
+    return headers, path, query, nil, body, content_type
+  end
+  if extra then append(query, params.flatten(extra, json.null)) end
+  if region and p.RegionId == nil then query[#query + 1] = region_pair(region) end
+  if #o.Body > 0 then form = o.Body end
+  return headers, "/", query, form, body, content_type
+end
+
+-- The parts of client:Action(p, opts) that come from the params: headers, path, query, form,
+-- body and content type. Raises (level 0) on unsendable parameters.
+local function action_parts(def, product, method, p, opts, checked, region, provider)
   local headers
-  if opts.headers == nil and def.style ~= "roa" then -- shared: only ROA adds Header params
-    headers = provider and provider_list(provider) or NO_HEADERS
+  if opts.headers == nil and (def.style ~= "roa" and not def.schema) then
+    headers = provider and provider_list(provider) or NO_HEADERS -- shared: nothing adds to it
   else
     headers = header_pairs(opts.headers, provider)
   end
-  local path, query, body, content_type = "/"
-  if def.style == "roa" then
+  local path, query, form, body, content_type = "/"
+  if def.schema and p ~= nil and next(p) ~= nil then
+    headers, path, query, form, body, content_type = typed_parts(def, product, method, p,
+      checked, headers, region)
+  elseif def.style == "roa" then
     p = p or {}
     path = M.encode_path(def.path or "/", p)
     query, body, content_type = place_roa_params(headers, def, p, method)
   elseif region and not (p and p.RegionId) then
-    local pair = region_pairs[region]
-    if not pair then
-      pair = { "RegionId", region }
-      region_pairs[region] = pair
-      region_queries[region] = { pair }
-    end
     if p == nil or next(p) == nil then
+      region_pair(region)
       query = region_queries[region] -- the usual DescribeX({})
     else
       query = params.flatten(p, json.null)
-      query[#query + 1] = pair
+      query[#query + 1] = region_pair(region)
     end
   else
     query = params.flatten(p, json.null)
   end
   if opts.body ~= nil then body, content_type = body_of(opts.body) end
-  return headers, path, query, body, content_type
+  return headers, path, query, form, body, content_type
 end
 
 local NO_OPTS = {}
@@ -291,10 +335,13 @@ function M.for_action(client, action, p, opts, level)
   end
   local method = opts.method and opts.method:upper()
     or def.method or (def.style == "roa" and "GET" or "POST")
-  local ok, headers, path, query, body, content_type = pcall(action_parts, def, method, p, opts,
-    client.region, provider)
+  local checked = not opts.unchecked and s.check_params ~= false
+  local ok, headers, path, query, form, body, content_type = pcall(action_parts, def,
+    client.product.name, method, p, opts, checked, client.region, provider)
   if not ok then return nil, invalid_param(headers) end
-  return core.task(tmpl, def.style, action, nil, method, path, query, nil, headers, body,
+  -- each action with its own version, unless the client pinned one
+  local version = not client.version and def.version or nil
+  return core.task(tmpl, def.style, action, version, method, path, query, form, headers, body,
     content_type, read_only, opts.raw)
 end
 
@@ -320,7 +367,13 @@ function M.for_common(client, req, level)
   end
   local spec = {}
   spec.method = (req.method or (style == "roa" and "GET" or "POST")):upper()
-  local read_only = req.action and products.is_read_only(req.action) or spec.method == "GET"
+  -- the action decides (in RPC any action may go over GET); a ROA request without one: GET
+  local read_only
+  if req.action then
+    read_only = products.is_read_only(req.action)
+  else
+    read_only = spec.method == "GET"
+  end
   local ok, berr = pcall(function()
     spec.headers = header_pairs(req.headers, provider)
     spec.path = style == "roa" and M.encode_path(req.pathname or "/", req.path_params) or "/"

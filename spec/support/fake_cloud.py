@@ -481,6 +481,9 @@ def verify_v3(req, auth):
     for h in V3_REQUIRED:
         if h not in signed:
             raise ApiError(400, "IncompleteSignature", 'Header "%s" must be in SignedHeaders.' % h)
+    # a strict gateway: a content type sent but not signed could have been changed on the way
+    if req.has_header("content-type") and "content-type" not in signed:
+        raise ApiError(400, "IncompleteSignature", 'Header "content-type" must be in SignedHeaders.')
     secret = lookup_secret(fields["Credential"])
     check_time(parse_iso(req.header("x-acs-date")))
     if req.header("x-acs-content-sha256") != hashlib.sha256(req.body).hexdigest():
@@ -650,6 +653,10 @@ class Route:
     def call(self, req, rid, style):
         if self.name == "FakeEcho":
             return fake_echo(req, rid, style)
+        if self.product != "CS" and fake_params.modeled(self.name):
+            fake_params.check(req, self.name)
+            if self.run is None:
+                return fake_params.echo(req, rid, self.name)
         if self.run is None:
             raise ApiError(404, "InvalidAction.NotFound",
                            "Specified api is not found, please check your url and method.")
@@ -668,6 +675,7 @@ sys.modules.setdefault("fake_cloud", sys.modules[__name__])
 import fake_sts        # noqa: E402  (STS AssumeRole / AssumeRoleWithOIDC)
 import fake_metadata   # noqa: E402  (ECS instance metadata under /latest/)
 import fake_faults     # noqa: E402  (transport fault modes: x-fake-fault, override `fault`)
+import fake_params     # noqa: E402  (parameter checks of the modeled RPC actions)
 
 EXTENSIONS.extend([fake_sts.STS, fake_metadata.METADATA, fake_faults.FAULTS])
 import fake_instances  # noqa: E402  (a fleet: DescribeInstances, ListTagResources, Starting -> Running)
