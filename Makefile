@@ -84,6 +84,7 @@ demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/coroutines.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/credentials.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/cli.lua
+	ALICLOUD_FAKE=1 $(LUA) examples/parameters.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/paging.lua
 
 # ASan cannot carry fork() from a threaded process whose child starts threads (its thread

@@ -157,6 +157,22 @@ describe("paging", function()
       assert.are.equal(3, server:stats().by_action.DescribeInstances)
     end)
 
+    it("the fake's fleet filters and refuses as ECS does", function()
+      local res = assert(ecs:DescribeInstances({ InstanceIds = alicloud.as_json({ id(7), id(90) }) }))
+      assert.are.equal(2, res.TotalCount)
+      assert.are.equal(id(90), res.Instances.Instance[2].InstanceId)
+      local _, err = ecs:DescribeInstances({ InstanceIds = "i-fake000007" }) -- not a JSON array
+      assert.are.equal("InvalidInstanceIds.Malformed", err.code)
+      _, err = ecs:ListTagResources({})
+      assert.are.equal("MissingParameter", err.code)
+      _, err = ecs:ListTagResources({ ResourceType = "instance", NextToken = "nope" })
+      assert.are.equal("InvalidParameter", err.code)
+      local rows = assert(ecs:ListTagResources({ ResourceType = "instance",
+        ResourceId = { id(3) }, Tag = { { Key = "env", Value = "test" } } }))
+      assert.are.equal(2, #rows.TagResources.TagResource)
+      assert.are.equal("", rows.NextToken)
+    end)
+
     it("a misspelt action gives SDK.InvalidAction with a suggestion", function()
       local page, err = ecs:pages("DescribeInstance", {})()
       assert.is_false(page)

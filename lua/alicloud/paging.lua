@@ -45,9 +45,10 @@ end
 -- action the catalogue does not know gives nil and the InvalidAction error a call would give.
 local function spec_for(client, action, opts, what, level)
   if opts.paging ~= nil then return check_spec(opts.paging, what, level + 1) end
-  local def, guess, msg = products.action(client.product, action)
-  if not def then
-    return nil, errors.client("SDK.InvalidAction", msg, { suggestion = guess })
+  local def, guess = products.action(client.product, action)
+  if not def then -- the error the call itself would give
+    return nil, errors.client("SDK.InvalidAction", string.format("%s has no action '%s'%s",
+      client.product.name, action, guess and ("; did you mean " .. guess .. "?") or ""))
   end
   if not def.paging then
     error(string.format("%s: %s does not page (the catalogue has no paging for it; "
@@ -117,12 +118,16 @@ function M.params(w, n)
   return p
 end
 
---- The page size in force once `res` (a page of the walk) arrived: what was asked, else what
--- the server says, else how many items its first page held.
+--- The page size in force once `res` (a page of the walk) arrived: what the server says it
+-- used (an API may cap what was asked), else what was asked, else how many items the first
+-- page held.
 local function page_size(w, res, count)
-  if w.size then return w.size end
   local ps = compat.tointeger(tonumber(at(res, "PageSize")))
-  if ps and ps > 0 then w.size = ps elseif count > 0 then w.size = count end
+  if ps and ps > 0 then
+    w.size = ps
+  elseif not w.size and count > 0 then
+    w.size = count
+  end
   return w.size
 end
 

@@ -31,6 +31,8 @@ local function arm(att)
   if att.closed then return end
   local due = runtime.next_due()
   if due then
+    -- luv counts from the loop's cached time, stale when set outside uv.run (at attach)
+    att.uv.update_time()
     -- whole milliseconds, rounded up: woken early, the loop would only set it again
     att.timer:start(math.ceil(due * 1000), 0, function() on_readable(att) end)
   else
