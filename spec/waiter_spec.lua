@@ -295,6 +295,21 @@ describe("waiters", function()
       assert.are.equal("Running", status)
       assert.is_true(core.now() - t0 < 10)
     end)
+
+    it("cqueues without an attachment: the awaiting coroutine wakes for the timers itself",
+      function()
+        local cqueues = require("cqueues")
+        assert.is_nil(alicloud.loop.cqueues.attached())
+        local cq = cqueues.new()
+        local status
+        cq:wrap(function()
+          local res = ecs:wait_for_async("DescribeInstances", IDS, running,
+            { interval = 0.1 }):await()
+          status = res.Instances.Instance[1].Status
+        end)
+        assert.is_true(cq:loop(20))
+        assert.are.equal("Running", status)
+      end)
   end)
 
   describe("runtime timers", function()
@@ -311,7 +326,7 @@ describe("waiters", function()
       assert.are.same({ "a", "b", "c" }, order)
     end)
 
-    it("never run before they are due, and p:wait() sleeps until then", function()
+    it("never run before they are due, and alicloud.run() waits for them", function()
       local t0, at = core.now(), nil
       runtime.after(0.2, function() at = core.now() end)
       alicloud.dispatch()
