@@ -117,7 +117,7 @@ test-all: deps lint
 	  echo "=== $$lua"; \
 	  $(MAKE) --no-print-directory test-one LUA=$$lua 2>&1 | tee -a "$$log"; \
 	  [ "$${PIPESTATUS[0]}" = 0 ] || exit 1; \
-	done; echo "=== summary"; grep -E "^(NOT RUN|[0-9]+ successes)" "$$log"
+	done; echo "=== summary"; grep -E "^(NOT RUN|[0-9]+ successes|(lua5\.[0-9]|luajit):$$)" "$$log"
 
 test-one: $(BUILD)/alicloud/core.so $(BUILD)/spec_fork.so
 	@$(if $(filter-out $(RUN_SPECS),$(filter $(SKIP_$(LUA)),$(SPECS) $(if $(filter spec,$(SPECS)),$(wildcard \
