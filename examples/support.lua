@@ -5,7 +5,10 @@
 -- so the examples run from any directory.
 local root = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".") .. "/.."
 package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. root .. "/?.lua;" .. package.path
-package.cpath = root .. "/build/?.so;" .. package.cpath
+-- The Makefile's build directory for this interpreter (`make LUA=luajit` builds build-luajit/).
+local build = jit and "build-luajit" -- luacheck: ignore 113 (LuaJIT's global)
+  or ({ ["Lua 5.1"] = "build-5.1", ["Lua 5.3"] = "build-5.3" })[_VERSION] or "build"
+package.cpath = root .. "/" .. build .. "/?.so;" .. package.cpath
 
 local alicloud = require("alicloud")
 

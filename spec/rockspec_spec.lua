@@ -1,25 +1,28 @@
 -- The rockspecs must install exactly what the build tree runs (every Lua module and C source),
 -- be what tools/gen_rockspec.lua writes from the tree and VERSION, and ask luarocks to check
 -- the external libraries and the C++ compiler before it builds anything.
+local proc = require("spec.support.proc")
+
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
 
 local function load_rockspec(path)
   local spec = {}
-  assert(loadfile(path, "t", spec))()
+  local chunk = assert(loadfile(path, "t", spec))
+  local setfenv = rawget(_G, "setfenv") -- 5.1 and LuaJIT: loadfile takes no environment
+  if setfenv then setfenv(chunk, spec) end
+  chunk()
   return spec
 end
 
 -- make, luarocks and the generator are tools, not under test: never under the sanitizer
 -- that make asan preloads (their own leaks would fail them).
 local function run(cmd)
-  local p = assert(io.popen("env -u LD_PRELOAD " .. cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
+  local out, ok = proc.read("env -u LD_PRELOAD " .. cmd .. " 2>&1")
   return ok, out
 end
 

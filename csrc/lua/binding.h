@@ -8,6 +8,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "lua_compat.h"
+
 #include "http.h"
 #include "notify.h"
 #include "pool.h"

@@ -5,6 +5,8 @@
 
 #include <lua.h>
 
+#include "lua_compat.h"
+
 #include "task.h"
 
 /* The C task of the task userdata at stack index i (task_class.c; raises if released). */

@@ -37,6 +37,8 @@
 
 #include <lua.h>
 
+#include "lua_compat.h"
+
 #include "request.h"
 
 /* Every field name above, once: the readers find them by these ids. */
