@@ -124,7 +124,7 @@ describe("waiters", function()
       }
       for _, c in ipairs(cases) do
         for _, method in ipairs({ "wait_for", "wait_for_async" }) do
-          local ok, err = pcall(ecs[method], ecs, table.unpack(c[1], 1, 4))
+          local ok, err = pcall(ecs[method], ecs, require("alicloud.compat").unpack(c[1], 1, 4))
           assert.is_false(ok)
           assert.matches(c[2], err)
           assert.matches("waiter_spec.lua", err) -- pointing at the caller

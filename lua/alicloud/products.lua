@@ -94,7 +94,7 @@ function M.names()
   return out
 end
 
-local searchpath = package.searchpath -- nil on Lua 5.1 (LuaJIT has it)
+local searchpath = rawget(package, "searchpath") -- nil on Lua 5.1 (LuaJIT has it)
 
 -- A product's generated file, loaded on its first action lookup. It is read as text when it
 -- is found on package.path and scanned for the one entry asked for: the Lua lexer copies
