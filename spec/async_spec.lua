@@ -84,6 +84,37 @@ describe("async calls", function()
       assert.are.equal(100, ok)
       assert.are.equal(100, server:stats().by_action.DescribeRegions)
     end)
+
+    it("with \"block\" and a deep queue, the submitting loop delivers what piles up", function()
+      local core = require("alicloud.core")
+      local ecs = env.ecs()
+      ecs:enable_async(4, 5000)
+      local n, own_inside, early, settled, worst = 600, 0, 0, 0, 0
+      local inside -- the number of the call being submitted, or 0 between calls
+      for i = 1, n do
+        inside = i
+        ecs:DescribeRegionsAsync({}, function(res, err)
+          assert.is_nil(err)
+          assert.is_table(res)
+          if inside == i then own_inside = own_inside + 1 end
+          if inside > 0 then early = early + 1 end
+          settled = settled + 1
+        end)
+        inside = 0
+        -- a loop that does some work per call: the workers finish calls meanwhile
+        local t = core.now() + 0.002
+        while core.now() < t do end
+        -- finished and not yet delivered: what the queue alone would let grow to n
+        local piled = alicloud.pending() - ecs._pool:queued()
+        if piled > worst then worst = piled end
+      end
+      assert.is_true(alicloud.run(60))
+      assert.are.equal(n, settled)
+      assert.are.equal(0, own_inside) -- never a call's own callback inside that call
+      assert.is_true(early > 0)      -- results were delivered while the loop ran
+      assert.is_true(worst <= 4 + 256 + 32 + 64, "piled up to " .. worst)
+      assert.are.equal(n, server:stats().by_action.DescribeRegions)
+    end)
   end)
 
   describe("delivery", function()
