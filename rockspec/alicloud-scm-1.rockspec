@@ -33,6 +33,7 @@ build = {
       sources = { "csrc/core/buf.c",
         "csrc/core/crypto.c",
         "csrc/core/encode.c",
+        "csrc/core/engine.c",
         "csrc/core/exec.c",
         "csrc/core/fork.c",
         "csrc/core/headers.c",
