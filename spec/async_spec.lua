@@ -32,6 +32,31 @@ describe("async calls", function()
       end)
     end
 
+    it("carries pool_size calls at once on a thread per core, not a thread per call", function()
+      local function threads()
+        local f = assert(io.open("/proc/self/status"))
+        local n = tonumber(f:read("a"):match("Threads:%s*(%d+)"))
+        f:close()
+        return n
+      end
+      local p = assert(io.popen("nproc"))
+      local cores = tonumber(p:read("l"))
+      p:close()
+      server:config{ delay = 2 } -- long enough to see all 64 at the server at once
+      local ecs = env.ecs()
+      local before = threads()
+      ecs:enable_async(64, 100)
+      local ps = {}
+      for i = 1, 64 do ps[i] = ecs:DescribeRegionsAsync({}) end
+      assert.is_truthy(env.eventually(function() return server:stats().current == 64 end))
+      assert.is_true(threads() - before <= math.min(cores, 64))
+      local res, err = alicloud.all(ps):wait(30)
+      assert.is_nil(err)
+      assert.are.equal(64, #res)
+      assert.are.equal(64, server:stats().max_concurrent)
+      ecs:shutdown()
+    end)
+
     it("takes its size from the config (the Go SDK's WithEnableAsync)", function()
       server:config{ delay = 0.1 }
       local cfg = alicloud.config():with_enable_async(true):with_pool_size(2)
