@@ -518,7 +518,7 @@ int acs_http_check(acs_http *h, double now, double *next)
     return 0;
 }
 
-void acs_http_end(acs_http *h, int finished, int code)
+void acs_http_end(acs_http *h, int finished, int code, int conn_taken)
 {
     acs_result *res = h->res;
     CURLcode rc = (CURLcode)code;
@@ -526,7 +526,7 @@ void acs_http_end(acs_http *h, int finished, int code)
         res->sent = request_started(h->easy);
     if (finished && rc == CURLE_OK) {
         curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &res->http_status);
-        if (!connection_clean(h->easy))
+        if (!conn_taken && !connection_clean(h->easy))
             h->fresh_next = 1;
     } else if (finished) {
         long connects = 1;
@@ -579,7 +579,7 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
             wait_ms = (int)((next - now) * 1000.0) + 1;
         curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL);
     }
-    acs_http_end(h, finished, (int)rc);
+    acs_http_end(h, finished, (int)rc, 0);
 }
 
 void acs_http_keep_body(acs_http *h, acs_buf *body)

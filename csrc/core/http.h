@@ -43,8 +43,11 @@ int acs_http_start(acs_http *h, const acs_request *req, const acs_wire *w, doubl
  * it must be checked again (0: only when woken). */
 int acs_http_check(acs_http *h, double now, double *next);
 /* Ends the attempt: `finished` with libcurl's result code (a CURLcode) when libcurl reported
- * it done, 0 when it was stopped. Fills the result and takes the handle out of the multi. */
-void acs_http_end(acs_http *h, int finished, int code);
+ * it done, 0 when it was stopped. Fills the result and takes the handle out of the multi.
+ * A connection left readable after a complete reply is not reused by this context's next
+ * attempt, unless `conn_taken`: it already carries another transfer's request (whose reply
+ * is what is readable; junk would then fail that transfer as a broken reply, retried). */
+void acs_http_end(acs_http *h, int finished, int code, int conn_taken);
 
 /* Sleeps up to `seconds`, returning early on cancellation (used for retry backoff). */
 void acs_http_sleep(acs_http *h, double seconds, atomic_int *cancelled);
