@@ -132,9 +132,11 @@ describe("async calls", function()
           settled = settled + 1
         end)
         inside = 0
-        -- a loop that does some work per call: the workers finish calls meanwhile
-        local t = core.now() + 0.002
-        while core.now() < t do end
+        -- a loop that does some work per call, long enough for the workers to take one more
+        -- call (one more finished) whatever their speed (valgrind), or 50 ms
+        local started = alicloud.pending() - ecs._pool:queued()
+        local t = core.now() + 0.05
+        while alicloud.pending() - ecs._pool:queued() <= started and core.now() < t do end
         -- finished and not yet delivered: what the queue alone would let grow to n
         local piled = alicloud.pending() - ecs._pool:queued()
         if piled > worst then worst = piled end
