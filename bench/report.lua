@@ -1,11 +1,11 @@
 -- Turns the raw measurements of one `make bench` run into the Markdown report
 -- (bench/results/latest.md): medians with their spread, the ratios to the peers, and the
--- issue 7 targets checked.
+-- targets of issues 7 and 17 checked.
 --
 --   lua5.4 bench/report.lua RAW.tsv META.tsv
 --
--- RAW.tsv: scn cfg peer run calls ok err wall cpu hwm_kb conns sreq bg_cores nginx_cpu (-1
--- where not measured). META.tsv: key<TAB>value lines.
+-- RAW.tsv: scn cfg peer run calls ok err wall cpu hwm_kb conns sreq bg_cores nginx_cpu
+-- lua_cpu worker_cpu threads minflt (-1 where not measured). META.tsv: key<TAB>value lines.
 local raw_path, meta_path = arg[1], arg[2]
 
 local meta = {}
@@ -25,6 +25,8 @@ for line in io.lines(raw_path) do
       calls = tonumber(f[5]), ok = tonumber(f[6]), err = tonumber(f[7]), wall = tonumber(f[8]),
       cpu = tonumber(f[9]), hwm = tonumber(f[10]), conns = tonumber(f[11]),
       sreq = tonumber(f[12]), bg = tonumber(f[13] or "-1"), ngx = tonumber(f[14] or "-1"),
+      lua_cpu = tonumber(f[15] or "-1"), worker_cpu = tonumber(f[16] or "-1"),
+      threads = tonumber(f[17] or "-1"), minflt = tonumber(f[18] or "-1"),
     }
     groups[r.scn] = groups[r.scn] or {}
     groups[r.scn][r.cfg] = groups[r.scn][r.cfg] or {}
@@ -59,6 +61,10 @@ local function rate(r) return r.wall > 0 and r.ok / r.wall or nil end
 local function cpu_1k(r) return r.cpu >= 0 and r.calls > 0 and r.cpu / r.calls * 1000 or nil end
 local function rss_mib(r) return r.hwm > 0 and r.hwm / 1024 or nil end
 local function conns(r) return r.conns >= 0 and r.conns or nil end
+local function per_1k(field)
+  return function(r) return r[field] >= 0 and r.calls > 0 and r[field] / r.calls * 1000 or nil end
+end
+local function threads(r) return r.threads >= 0 and r.threads or nil end
 
 local function thousands(x)
   local s = string.format("%d", math.floor(x + 0.5))
@@ -111,9 +117,12 @@ local out = {}
 local function w(fmt, ...) out[#out + 1] = select("#", ...) > 0 and fmt:format(...) or fmt end
 
 local PEERS = { "alicloud", "baseline", "popcore" }
-local targets = {}
+local targets, targets17 = {}, {}
 local function target(ok, text)
   targets[#targets + 1] = string.format("- %s %s", ok == nil and "n/a " or (ok and "PASS" or "FAIL"), text)
+end
+local function target17(ok, text)
+  targets17[#targets17 + 1] = string.format("- %s %s", ok and "PASS" or "FAIL", text)
 end
 
 w("# alicloud benchmark results")
@@ -163,6 +172,8 @@ if s1 then
     if R.alicloud and R.baseline then
       target(R.alicloud.med >= 0.8 * R.baseline.med, string.format(
         "S1 pool %d: calls/s ≥ 80%% of baseline (%.0f%%)", pool, R.alicloud.med / R.baseline.med * 100))
+      target17(R.alicloud.med >= 0.7 * R.baseline.med, string.format(
+        "(a) S1 pool %d: calls/s ≥ 0.70× raw threads (%.2f×)", pool, R.alicloud.med / R.baseline.med))
     end
     if C.alicloud and C.baseline then
       target(C.alicloud.med <= 1.5 * C.baseline.med, string.format(
@@ -319,6 +330,89 @@ if s4 then
     end
   end
 end
+
+-- Scenario 5 ---------------------------------------------------------------------------
+local s5 = groups["5"]
+if s5 then
+  w("")
+  w("## 5. A deep queue: %s async calls at pool %s, queue 1,000 against 20,000",
+    meta.deep_n and thousands(tonumber(meta.deep_n)) or "?", meta.deep_pool or "?")
+  w("")
+  w("The same calls as scenario 1, everything submitted at once (block policy), only the "
+    .. "queue's size differs. CPU per thread comes from /proc/self/task (the Lua thread; the "
+    .. "pool's threads), page faults are the process's minor faults: counters of the process "
+    .. "itself, which other work on the machine does not move.")
+  w("")
+  w("| queue | calls/s | CPU s/1k | vs queue 1,000 | Lua thread s/1k | pool threads s/1k "
+    .. "| minor faults per call | peak RSS MiB |")
+  w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+  local short
+  for _, q in ipairs(sorted_keys(s5)) do
+    local runs = s5[q].alicloud
+    local C = stat(runs, cpu_1k)
+    short = short or C
+    local F = stat(runs, function(r) return r.minflt >= 0 and r.minflt / r.calls or nil end)
+    w("| %s | %s | %s%s | %s | %s | %s | %s | %s |", thousands(q), fmt_rate(stat(runs, rate)),
+      fmt_cpu(C), spread(C), ratio(C, short), fmt_cpu(stat(runs, per_1k("lua_cpu"))),
+      fmt_cpu(stat(runs, per_1k("worker_cpu"))), F and string.format("%.2f", F.med) or "–",
+      fmt_rss(stat(runs, rss_mib)))
+  end
+  local qs = sorted_keys(s5)
+  if #qs >= 2 then
+    local a, b = stat(s5[qs[1]].alicloud, cpu_1k), stat(s5[qs[#qs]].alicloud, cpu_1k)
+    if a and b then
+      target17(b.med <= 1.15 * a.med, string.format(
+        "(b) S5: CPU per call at queue %s ≤ 1.15× queue %s's (%.2f×)", thousands(qs[#qs]),
+        thousands(qs[1]), b.med / a.med))
+    end
+  end
+end
+
+-- Scenario 6 ---------------------------------------------------------------------------
+local s6 = groups["6"]
+if s6 then
+  local delay = tonumber(meta.slow_seconds or "0.05")
+  w("")
+  w("## 6. Many calls in flight on the slow endpoint (%d ms): %s calls",
+    math.floor(delay * 1000 + 0.5), meta.flight_n and thousands(tonumber(meta.flight_n)) or "?")
+  w("")
+  w("alicloud: `enable_async(K, %s)`, everything submitted at once (block policy); **multi**: "
+    .. "one thread driving K easy handles on one libcurl multi handle (bench/baseline.c "
+    .. "`multi`: curl_multi_socket_action over epoll, no Lua, no signing, no JSON). threads: "
+    .. "the process's threads at the end of the load.", meta.flight_queue or "?")
+  w("")
+  w("| in flight | alicloud calls/s | multi | alicloud/multi | CPU s/1k alicloud | multi "
+    .. "| CPU ratio | peak RSS MiB alicloud | multi | threads a/m | conns a/m |")
+  w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|")
+  for _, k in ipairs(sorted_keys(s6)) do
+    local g = s6[k]
+    local R, C, M, T, K = {}, {}, {}, {}, {}
+    for _, p in ipairs({ "alicloud", "multi" }) do
+      R[p], C[p], M[p] = stat(g[p], rate), stat(g[p], cpu_1k), stat(g[p], rss_mib)
+      T[p], K[p] = stat(g[p], threads), stat(g[p], conns)
+    end
+    w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s | %s/%s |", thousands(k),
+      fmt_rate(R.alicloud), fmt_rate(R.multi), ratio(R.alicloud, R.multi), fmt_cpu(C.alicloud),
+      fmt_cpu(C.multi), ratio(C.alicloud, C.multi), fmt_rss(M.alicloud), fmt_rss(M.multi),
+      fmt_int(T.alicloud), fmt_int(T.multi), fmt_int(K.alicloud), fmt_int(K.multi))
+    if k == 1024 and R.alicloud and R.multi and C.alicloud and C.multi and M.alicloud then
+      target17(R.alicloud.med >= 0.9 * R.multi.med, string.format(
+        "(c) S6 1,024 in flight: calls/s ≥ 0.90× curl multi's (%.2f×)", R.alicloud.med / R.multi.med))
+      target17(C.alicloud.med <= 1.5 * C.multi.med, string.format(
+        "(c) S6 1,024 in flight: CPU per call ≤ 1.5× curl multi's (%.2f×)", C.alicloud.med / C.multi.med))
+      target17(M.alicloud.med <= 48, string.format(
+        "(c) S6 1,024 in flight: peak RSS ≤ 48 MiB (%.1f MiB)", M.alicloud.med))
+    end
+  end
+end
+
+w("")
+w("## Issue 17 targets")
+w("")
+w("Ratios within this run: wall-clock numbers on a shared machine move all peers together.")
+w("")
+if #targets17 == 0 then w("- (no scenario with the peers needed was run)") end
+for _, t in ipairs(targets17) do w(t) end
 
 w("")
 w("## Issue 7 targets")

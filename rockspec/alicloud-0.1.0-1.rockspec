@@ -38,6 +38,7 @@ build = {
         "csrc/core/crypto.c",
         "csrc/core/dates.c",
         "csrc/core/encode.c",
+        "csrc/core/engine.c",
         "csrc/core/exec.c",
         "csrc/core/fork.c",
         "csrc/core/headers.c",

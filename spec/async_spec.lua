@@ -32,6 +32,37 @@ describe("async calls", function()
       end)
     end
 
+    it("carries pool_size calls at once on a thread per core, not a thread per call", function()
+      local function threads()
+        local f = assert(io.open("/proc/self/status"))
+        local n = tonumber(f:read("a"):match("Threads:%s*(%d+)"))
+        f:close()
+        return n
+      end
+      -- the cores online, as the pool counts them (no shell: none runs under TSan)
+      local f = assert(io.open("/sys/devices/system/cpu/online"))
+      local cores = 0
+      for range in f:read("l"):gmatch("[^,]+") do
+        local lo, hi = range:match("^(%d+)-(%d+)$")
+        cores = cores + (lo and tonumber(hi) - tonumber(lo) + 1 or 1)
+      end
+      f:close()
+      -- each call held long enough to see all 64 at the server at once, even under TSan
+      server:config{ delay = 6 }
+      local ecs = env.ecs()
+      local before = threads()
+      ecs:enable_async(64, 100)
+      local ps = {}
+      for i = 1, 64 do ps[i] = ecs:DescribeRegionsAsync({}) end
+      assert.is_truthy(env.eventually(function() return server:stats().current == 64 end, 30))
+      assert.is_true(threads() - before <= math.min(cores, 64))
+      local res, err = alicloud.all(ps):wait(30)
+      assert.is_nil(err)
+      assert.are.equal(64, #res)
+      assert.are.equal(64, server:stats().max_concurrent)
+      ecs:shutdown()
+    end)
+
     it("takes its size from the config (the Go SDK's WithEnableAsync)", function()
       server:config{ delay = 0.1 }
       local cfg = alicloud.config():with_enable_async(true):with_pool_size(2)
@@ -83,6 +114,39 @@ describe("async calls", function()
       assert.are.equal(100, settled)
       assert.are.equal(100, ok)
       assert.are.equal(100, server:stats().by_action.DescribeRegions)
+    end)
+
+    it("with \"block\" and a deep queue, the submitting loop delivers what piles up", function()
+      local core = require("alicloud.core")
+      local ecs = env.ecs()
+      ecs:enable_async(4, 5000)
+      local n, own_inside, early, settled, worst = 600, 0, 0, 0, 0
+      local inside -- the number of the call being submitted, or 0 between calls
+      for i = 1, n do
+        inside = i
+        ecs:DescribeRegionsAsync({}, function(res, err)
+          assert.is_nil(err)
+          assert.is_table(res)
+          if inside == i then own_inside = own_inside + 1 end
+          if inside > 0 then early = early + 1 end
+          settled = settled + 1
+        end)
+        inside = 0
+        -- a loop that does some work per call, long enough for the workers to take one more
+        -- call (one more finished) whatever their speed (valgrind), or 50 ms
+        local started = alicloud.pending() - ecs._pool:queued()
+        local t = core.now() + 0.05
+        while alicloud.pending() - ecs._pool:queued() <= started and core.now() < t do end
+        -- finished and not yet delivered: what the queue alone would let grow to n
+        local piled = alicloud.pending() - ecs._pool:queued()
+        if piled > worst then worst = piled end
+      end
+      assert.is_true(alicloud.run(60))
+      assert.are.equal(n, settled)
+      assert.are.equal(0, own_inside) -- never a call's own callback inside that call
+      assert.is_true(early > 0)      -- results were delivered while the loop ran
+      assert.is_true(worst <= 4 + 256 + 32 + 64, "piled up to " .. worst)
+      assert.are.equal(n, server:stats().by_action.DescribeRegions)
     end)
   end)
 

@@ -53,7 +53,12 @@ static int finish(acs_http *h, acs_task *t)
     return 1;
 }
 
-int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
+double acs_exec_deadline(const acs_task *t)
+{
+    return deadline_of(t);
+}
+
+acs_attempt_step acs_attempt_begin(acs_http *h, acs_task *t, acs_wire *w, double *wait)
 {
     const acs_request *r = &t->req;
     acs_result *res = &t->res;
@@ -62,31 +67,40 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
         res->queued_s = acs_now() - t->submitted_at;
     if (atomic_load(&t->cancelled)) {
         acs_result_fail(res, ACS_E_CANCELLED, "the call was cancelled");
-        return finish(h, t);
+        finish(h, t);
+        return ACS_ATTEMPT_OVER;
     }
     if (deadline > 0 && acs_now() >= deadline) {
         res->timeout_kind = ACS_TIMEOUT_TOTAL;
         acs_result_fail(res, ACS_E_TIMEOUT, "the call's deadline (%.3f s) passed %s",
                         (double)r->timeout_ms / 1000.0,
                         res->attempts ? "while retrying" : "before it could start");
-        return finish(h, t);
+        finish(h, t);
+        return ACS_ATTEMPT_OVER;
     }
-    if (acs_ratelimit_admit(t, retry_in))
-        return 0; /* parked (or asleep) until its token is due, like a retry */
-    acs_wire w;
+    if (acs_ratelimit_admit(t, wait))
+        return ACS_ATTEMPT_WAIT; /* parked (or asleep) until its token is due, like a retry */
     char err[256];
     res->attempts++;
-    if (acs_wire_build(r, acs_wallclock(), &w, err, sizeof err) != 0) {
+    if (acs_wire_build(r, acs_wallclock(), w, err, sizeof err) != 0) {
         acs_result_fail(res, ACS_E_INTERNAL, "cannot build the request: %s", err);
-        return finish(h, t);
+        finish(h, t);
+        return ACS_ATTEMPT_OVER;
     }
     free(res->string_to_sign);
-    res->string_to_sign = w.string_to_sign;
-    w.string_to_sign = NULL;
+    res->string_to_sign = w->string_to_sign;
+    w->string_to_sign = NULL;
     acs_trace_begin(t->trace, r);
-    acs_http_perform(h, r, &w, deadline, &t->cancelled, res);
-    acs_trace_end(t->trace, &w, res);
-    acs_wire_free(&w);
+    return ACS_ATTEMPT_SEND;
+}
+
+int acs_attempt_end(acs_http *h, acs_task *t, acs_wire *w, double *retry_in)
+{
+    const acs_request *r = &t->req;
+    acs_result *res = &t->res;
+    double deadline = deadline_of(t);
+    acs_trace_end(t->trace, w, res);
+    acs_wire_free(w);
 
     /* Junk a reused connection carried over from an earlier reply is ours to clean up, not
      * a failure of this call: try once more on a fresh connection, whatever the policy.
@@ -109,6 +123,18 @@ int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
         return finish(h, t); /* no time left for another attempt: report this one */
     *retry_in = wait;
     return 0;
+}
+
+int acs_exec_attempt(acs_http *h, acs_task *t, double *retry_in)
+{
+    acs_wire w;
+    acs_attempt_step step = acs_attempt_begin(h, t, &w, retry_in);
+    if (step == ACS_ATTEMPT_WAIT)
+        return 0;
+    if (step == ACS_ATTEMPT_OVER)
+        return 1;
+    acs_http_perform(h, &t->req, &w, deadline_of(t), &t->cancelled, &t->res);
+    return acs_attempt_end(h, t, &w, retry_in);
 }
 
 void acs_exec(acs_http *h, acs_task *t)

@@ -4,9 +4,11 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -89,11 +91,18 @@ int acs_http_global_init(char *err, size_t errlen)
 /* ---- one transfer context ---- */
 
 struct acs_http {
-    CURLM *multi;
+    CURLM *multi;            /* its own (sync calls), or the engine's it is attached to */
+    int own_multi;
+    int wake_fd;             /* attached: the engine's wake-up fd; -1 for an own multi */
+    atomic_int *attention;   /* attached: raised with a wake-up that concerns a transfer */
+    int tag;                 /* the engine's number for this context */
     CURL *easy;
     /* state of the attempt in progress */
     acs_result *res;
+    const acs_request *req;
     atomic_int *cancelled;
+    double start;
+    long timeout_ms;
     size_t max_body;
     int too_large;
     int fresh_next;          /* the last connection looked unsafe to reuse: open a new one */
@@ -114,17 +123,45 @@ struct acs_http {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-acs_http *acs_http_new(char *err, size_t errlen)
+static acs_http *new_context(CURLM *multi, int wake_fd, atomic_int *attention, char *err,
+                             size_t errlen)
 {
     if (acs_http_global_init(err, errlen) != 0)
         return NULL;
     acs_http *h = calloc(1, sizeof *h);
-    if (!h || !(h->multi = curl_multi_init()) || !(h->easy = curl_easy_init())) {
+    if (!h) {
+        snprintf(err, errlen, "out of memory creating a transfer context");
+        return NULL;
+    }
+    h->wake_fd = wake_fd;
+    h->attention = attention;
+    h->own_multi = multi == NULL;
+    h->multi = multi ? multi : curl_multi_init();
+    if (!h->multi || !(h->easy = curl_easy_init())) {
         snprintf(err, errlen, "out of memory creating a transfer context");
         acs_http_free(h);
         return NULL;
     }
     return h;
+}
+
+acs_http *acs_http_new(char *err, size_t errlen)
+{
+    return new_context(NULL, -1, NULL, err, errlen);
+}
+
+acs_http *acs_http_new_attached(void *multi, int wake_fd, atomic_int *attention, int tag,
+                                char *err, size_t errlen)
+{
+    acs_http *h = new_context(multi, wake_fd, attention, err, errlen);
+    if (h)
+        h->tag = tag;
+    return h;
+}
+
+int acs_http_tag(const acs_http *h)
+{
+    return h->tag;
 }
 
 void acs_http_free(acs_http *h)
@@ -133,7 +170,7 @@ void acs_http_free(acs_http *h)
         return;
     if (h->easy)
         curl_easy_cleanup(h->easy);
-    if (h->multi)
+    if (h->multi && h->own_multi)
         curl_multi_cleanup(h->multi);
     acs_buf_free(&h->origin);
     acs_buf_free(&h->header_text);
@@ -144,7 +181,14 @@ void acs_http_free(acs_http *h)
 
 void acs_http_wakeup(acs_http *h)
 {
-    curl_multi_wakeup(h->multi);
+    if (h->wake_fd < 0) {
+        curl_multi_wakeup(h->multi);
+        return;
+    }
+    atomic_store(h->attention, 1);
+    uint64_t one = 1;
+    ssize_t n = write(h->wake_fd, &one, sizeof one); /* EAGAIN: a wake-up is pending anyway */
+    (void)n;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -279,6 +323,7 @@ static void set_common_options(acs_http *h, const acs_request *r, int direct)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_SHARE, global_share);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, h); /* an engine finds the context of a finished handle */
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -405,8 +450,8 @@ static void map_curl_error(acs_http *h, CURLcode rc, long timeout_ms, double ela
     }
 }
 
-void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, double deadline,
-                      atomic_int *cancelled, acs_result *res)
+int acs_http_start(acs_http *h, const acs_request *r, const acs_wire *w, double deadline,
+                   atomic_int *cancelled, acs_result *res)
 {
     double start = acs_now();
     long timeout_ms = 0;
@@ -428,19 +473,94 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
     res->stale = 0;
     if (!headers) {
         acs_result_fail(res, ACS_E_INTERNAL, "out of memory building headers");
-        return;
+        return -1;
     }
     h->res = res;
+    h->req = r;
     h->cancelled = cancelled;
+    h->start = start;
+    h->timeout_ms = timeout_ms;
     h->max_body = r->max_response_bytes;
     h->too_large = 0;
     h->errbuf[0] = '\0';
     h->last_activity = start;
     set_options(h, r, w, headers, timeout_ms);
+    if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK) {
+        acs_result_fail(res, ACS_E_INTERNAL, "cannot start the transfer");
+        h->res = NULL;
+        return -1;
+    }
+    return 0;
+}
 
+int acs_http_check(acs_http *h, double now, double *next)
+{
+    acs_result *res = h->res;
+    const acs_request *r = h->req;
+    *next = 0;
+    if (atomic_load(h->cancelled)) {
+        acs_result_fail(res, ACS_E_CANCELLED, "the call was cancelled");
+        return 1;
+    }
+    if (!res->sent && request_started(h->easy)) {
+        res->sent = 1;
+        h->last_activity = now;
+    }
+    if (res->sent && r->read_timeout_ms > 0) {
+        double until = h->last_activity + (double)r->read_timeout_ms / 1000.0;
+        if (until <= now) {
+            res->timeout_kind = ACS_TIMEOUT_READ;
+            acs_result_fail(res, ACS_E_TIMEOUT, "read timeout: no data for %.3f s",
+                            (double)r->read_timeout_ms / 1000.0);
+            return 1;
+        }
+        *next = until;
+    } else if (r->read_timeout_ms > 0) {
+        *next = now + 0.05; /* look again soon to notice when the request starts */
+    }
+    return 0;
+}
+
+void acs_http_end(acs_http *h, int finished, int code, int conn_taken)
+{
+    acs_result *res = h->res;
+    CURLcode rc = (CURLcode)code;
+    if (finished && !res->sent)
+        res->sent = request_started(h->easy);
+    if (finished && rc == CURLE_OK) {
+        curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &res->http_status);
+        if (!conn_taken && !connection_clean(h->easy))
+            h->fresh_next = 1;
+    } else if (finished) {
+        long connects = 1;
+        curl_easy_getinfo(h->easy, CURLINFO_NUM_CONNECTS, &connects);
+        /* Junk on a reused connection (bytes past the last reply's Content-Length) reads as
+         * a broken reply: the connection is to blame, not the server's answer to this call. */
+        if ((rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL) && connects == 0) {
+            res->stale = 1;
+            h->fresh_next = 1;
+        }
+        if (rc == CURLE_ABORTED_BY_CALLBACK && !atomic_load(h->cancelled))
+            rc = CURLE_GOT_NOTHING;
+        map_curl_error(h, rc, h->timeout_ms, acs_now() - h->start, h->req, res);
+    }
+    curl_multi_remove_handle(h->multi, h->easy);
+    /* the result takes the body; an earlier attempt's buffer becomes the next one's */
+    acs_buf earlier = res->body;
+    res->body = h->body;
+    h->body = earlier;
+    acs_buf_reset(&h->body);
+    h->res = NULL;
+    h->req = NULL;
+}
+
+void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, double deadline,
+                      atomic_int *cancelled, acs_result *res)
+{
+    if (acs_http_start(h, r, w, deadline, cancelled, res) != 0)
+        return;
     CURLcode rc = CURLE_OK;
     int finished = 0;
-    curl_multi_add_handle(h->multi, h->easy);
     for (;;) {
         int running = 0;
         if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
@@ -454,57 +574,15 @@ void acs_http_perform(acs_http *h, const acs_request *r, const acs_wire *w, doub
             finished = 1;
             break;
         }
-        if (atomic_load(cancelled)) {
-            acs_result_fail(res, ACS_E_CANCELLED, "the call was cancelled");
+        double now = acs_now(), next;
+        if (acs_http_check(h, now, &next))
             break;
-        }
-        double now = acs_now();
         int wait_ms = 1000;
-        if (!res->sent && request_started(h->easy)) {
-            res->sent = 1;
-            h->last_activity = now;
-        }
-        if (res->sent && r->read_timeout_ms > 0) {
-            double left = h->last_activity + (double)r->read_timeout_ms / 1000.0 - now;
-            if (left <= 0) {
-                res->timeout_kind = ACS_TIMEOUT_READ;
-                acs_result_fail(res, ACS_E_TIMEOUT, "read timeout: no data for %.3f s",
-                                (double)r->read_timeout_ms / 1000.0);
-                break;
-            }
-            if (left * 1000.0 + 1 < wait_ms)
-                wait_ms = (int)(left * 1000.0) + 1;
-        } else if (r->read_timeout_ms > 0 && wait_ms > 50) {
-            wait_ms = 50; /* poll soon to notice when the request starts */
-        }
+        if (next > 0 && (next - now) * 1000.0 + 1 < wait_ms)
+            wait_ms = (int)((next - now) * 1000.0) + 1;
         curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL);
     }
-    if (finished && !res->sent)
-        res->sent = request_started(h->easy);
-    if (finished && rc == CURLE_OK) {
-        curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &res->http_status);
-        if (!connection_clean(h->easy))
-            h->fresh_next = 1;
-    } else if (finished) {
-        long connects = 1;
-        curl_easy_getinfo(h->easy, CURLINFO_NUM_CONNECTS, &connects);
-        /* Junk on a reused connection (bytes past the last reply's Content-Length) reads as
-         * a broken reply: the connection is to blame, not the server's answer to this call. */
-        if ((rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL) && connects == 0) {
-            res->stale = 1;
-            h->fresh_next = 1;
-        }
-        if (rc == CURLE_ABORTED_BY_CALLBACK && !atomic_load(cancelled))
-            rc = CURLE_GOT_NOTHING;
-        map_curl_error(h, rc, timeout_ms, acs_now() - start, r, res);
-    }
-    curl_multi_remove_handle(h->multi, h->easy);
-    /* the result takes the body; an earlier attempt's buffer becomes the next one's */
-    acs_buf earlier = res->body;
-    res->body = h->body;
-    h->body = earlier;
-    acs_buf_reset(&h->body);
-    h->res = NULL;
+    acs_http_end(h, finished, (int)rc, 0);
 }
 
 void acs_http_keep_body(acs_http *h, acs_buf *body)

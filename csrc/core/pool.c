@@ -1,6 +1,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,34 +10,39 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "json.h"
+#include "engine.h"
 #include "fork.h"
 #include "http.h"
+#include "json.h"
 
+/* A pool thread: an engine carrying up to `capacity` of the pool's calls at once. */
 typedef struct {
     acs_pool *pool;
-    acs_http *http;
-    acs_json_parser *json;      /* this worker's, kept across its calls */
+    acs_engine *engine;
+    acs_json_parser *json;      /* this thread's, kept across its calls */
+    acs_task **taken;           /* capacity entries: the calls taken in one round */
     pthread_t thread;
     int started;
+    int capacity;
+    /* guarded by the pool's lock */
+    int busy;                   /* calls taken and not yet handed back */
+    int sleeping;               /* waiting in its engine with no call to start */
 } acs_worker;
 
 struct acs_pool {
     atomic_int refs;
     pthread_mutex_t lock;
-    pthread_cond_t work;      /* a task was queued, or shutdown */
     pthread_cond_t room;      /* a task left the queue */
     acs_task *head, *tail;    /* the bounded queue; linked through prev/next */
     size_t queued, max_queue;
     acs_task *delayed;        /* waiting to retry, sorted by retry_at; linked through prev/next */
+    acs_task *running;        /* attempts in flight on the engines; linked through prev/next */
     int closed, joined;
-    int exiting;              /* set by join: workers leave once nothing is left */
+    int exiting;              /* set by join: threads leave once nothing is left */
     acs_counter *undelivered; /* submitted and not yet delivered to Lua */
-    acs_task **running;       /* per worker: the task it runs, or NULL */
     acs_worker *workers;
     int nworkers;
-    int generation;           /* fork generation that started the workers */
+    int generation;           /* fork generation that started the threads */
     acs_notify *done;
 };
 
@@ -92,33 +98,65 @@ static struct timespec monotonic_after(double seconds)
     return ts;
 }
 
-/* The next task for a worker, waiting as needed; NULL once closed with nothing left. Due
- * retries go first; a worker with nothing due sleeps until the earliest one. */
-static acs_task *next_task(acs_pool *p)
+static void link_running(acs_pool *p, acs_task *t)
 {
-    for (;;) {
-        if (p->delayed && p->delayed->retry_at <= acs_now()) {
-            acs_task *t = p->delayed;
-            unlink_delayed(p, t);
-            return t;
-        }
-        if (p->head) {
-            acs_task *t = p->head;
-            unlink_task(p, t);
-            pthread_cond_signal(&p->room);
-            return t;
-        }
-        /* A shut-down pool's idle workers stay parked until join: threads that exit on their
-         * own could race the process's exit() in OpenSSL's clean-up. */
-        if (p->exiting && !p->delayed)
-            return NULL;
-        if (p->delayed) {
-            struct timespec ts = monotonic_after(p->delayed->retry_at - acs_now());
-            pthread_cond_timedwait(&p->work, &p->lock, &ts);
-        } else {
-            pthread_cond_wait(&p->work, &p->lock);
+    t->prev = NULL;
+    t->next = p->running;
+    if (p->running)
+        p->running->prev = t;
+    p->running = t;
+}
+
+static void unlink_running(acs_pool *p, acs_task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        p->running = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+/* Wakes one thread that waits with room for a call: work was queued or came due. Called
+ * with the lock held; a thread already awake looks at the queue before it waits again. */
+static void wake_one(acs_pool *p)
+{
+    for (int i = 0; i < p->nworkers; i++) {
+        acs_worker *w = &p->workers[i];
+        if (w->sleeping && w->busy < w->capacity) {
+            w->sleeping = 0;
+            acs_engine_wakeup(w->engine);
+            return;
         }
     }
+}
+
+static void wake_all(acs_pool *p)
+{
+    for (int i = 0; i < p->nworkers; i++) {
+        if (p->workers[i].engine) {
+            p->workers[i].sleeping = 0;
+            acs_engine_wakeup(p->workers[i].engine);
+        }
+    }
+}
+
+/* The next call to start, or NULL: a due retry first, then the queue's head. */
+static acs_task *next_task(acs_pool *p, double now)
+{
+    if (p->delayed && p->delayed->retry_at <= now) {
+        acs_task *t = p->delayed;
+        unlink_delayed(p, t);
+        return t;
+    }
+    if (p->head) {
+        acs_task *t = p->head;
+        unlink_task(p, t);
+        pthread_cond_signal(&p->room);
+        return t;
+    }
+    return NULL;
 }
 
 /* Finishes a task that never ran; called with the lock held. Drops the queue's reference
@@ -131,26 +169,41 @@ static void complete_unrun(acs_pool *p, acs_task *t, acs_error e, const char *ms
     acs_notify_push(p->done, t);
 }
 
-static void *worker_main(void *arg)
+/* Takes what this thread has room for; called with the lock held. Returns how many. */
+static int take_calls(acs_pool *p, acs_worker *w)
 {
-    acs_worker *w = arg;
-    acs_pool *p = w->pool;
-    int index = (int)(w - p->workers);
-    acs_json_use_parser(w->json);
-    pthread_mutex_lock(&p->lock);
-    acs_task *t;
-    while ((t = next_task(p)) != NULL) {
+    int n = 0;
+    double now = acs_now();
+    char err[256];
+    while (w->busy < w->capacity) {
+        acs_task *t = next_task(p, now);
+        if (!t)
+            break;
+        acs_http *h = acs_engine_reserve(w->engine, err, sizeof err);
+        if (!h) { /* out of memory for a transfer context: this call fails, others may not */
+            complete_unrun(p, t, ACS_E_INTERNAL, err);
+            continue;
+        }
         t->state = ACS_TASK_RUNNING;
-        t->http = w->http;
-        p->running[index] = t;
-        pthread_mutex_unlock(&p->lock);
+        t->http = h; /* acs_pool_cancel wakes the engine through it */
+        link_running(p, t);
+        w->busy++;
+        w->taken[n++] = t;
+    }
+    return n;
+}
 
-        double retry_in = 0;
-        int done = acs_exec_attempt(w->http, t, &retry_in);
-
-        pthread_mutex_lock(&p->lock);
-        p->running[index] = NULL;
+/* Hands back the attempts that ended; called with the lock held. Returns 1 when the
+ * completion pipe's byte is due (written once the lock is released). */
+static int hand_back(acs_pool *p, acs_worker *w, acs_engine_out *out, size_t n)
+{
+    int signal = 0, retries = 0;
+    for (size_t i = 0; i < n; i++) {
+        acs_task *t = out[i].task;
+        int done = out[i].done;
+        unlink_running(p, t);
         t->http = NULL;
+        w->busy--;
         if (!done && atomic_load(&t->cancelled)) {
             acs_result_fail(&t->res, ACS_E_CANCELLED, "the call was cancelled");
             t->res.total_s = acs_now() - t->submitted_at;
@@ -158,19 +211,52 @@ static void *worker_main(void *arg)
         }
         if (done) {
             t->state = ACS_TASK_DONE;
-            /* Linked under the pool's lock, which this worker keeps to take its next task
-             * (one lock per call: with 32 workers a second one was contended); the pipe's
-             * byte, when one is due, is written outside it, a system call the submitting
-             * thread and the other workers should not wait for. */
-            if (acs_notify_link(p->done, t)) { /* hands over the queue's reference */
-                pthread_mutex_unlock(&p->lock);
-                acs_notify_signal(p->done);
-                pthread_mutex_lock(&p->lock);
-            }
+            /* linked under the lock this thread holds anyway (one lock per batch); the
+             * pipe's byte, a system call, is written after it is released */
+            if (acs_notify_link(p->done, t)) /* hands over the queue's reference */
+                signal = 1;
         } else {
-            t->retry_at = acs_now() + retry_in;
+            t->retry_at = acs_now() + out[i].retry_in;
             insert_delayed(p, t);
-            pthread_cond_broadcast(&p->work); /* sleepers recompute their wake-up time */
+            retries = 1;
+        }
+    }
+    if (retries)
+        wake_one(p); /* a thread with room that sleeps without a deadline must see them */
+    return signal;
+}
+
+static void *worker_main(void *arg)
+{
+    acs_worker *w = arg;
+    acs_pool *p = w->pool;
+    acs_json_use_parser(w->json);
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        int n = take_calls(p, w);
+        /* A shut-down pool's idle threads stay until join: threads that exit on their own
+         * could race the process's exit() in OpenSSL's clean-up. */
+        if (n == 0 && w->busy == 0 && p->exiting && !p->head && !p->delayed)
+            break;
+        double wait = -1; /* until an attempt ends or a wake-up */
+        if (n > 0)
+            wait = 0;
+        else if (w->busy < w->capacity && p->delayed)
+            wait = fmax(0, p->delayed->retry_at - acs_now());
+        w->sleeping = wait != 0;
+        pthread_mutex_unlock(&p->lock);
+
+        for (int i = 0; i < n; i++)
+            acs_engine_start(w->engine, w->taken[i]->http, w->taken[i]);
+        acs_engine_out *out;
+        size_t ended = acs_engine_run(w->engine, wait, &out);
+
+        pthread_mutex_lock(&p->lock);
+        w->sleeping = 0;
+        if (ended && hand_back(p, w, out, ended)) {
+            pthread_mutex_unlock(&p->lock);
+            acs_notify_signal(p->done);
+            pthread_mutex_lock(&p->lock);
         }
     }
     pthread_mutex_unlock(&p->lock);
@@ -181,12 +267,11 @@ static void *worker_main(void *arg)
 static void free_pool(acs_pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
-        acs_http_free(p->workers[i].http);
+        acs_engine_free(p->workers[i].engine);
         acs_json_parser_free(p->workers[i].json);
+        free(p->workers[i].taken);
     }
     free(p->workers);
-    free(p->running);
-    pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->room);
     pthread_mutex_destroy(&p->lock);
     acs_notify_release(p->done);
@@ -194,9 +279,19 @@ static void free_pool(acs_pool *p)
     free(p);
 }
 
-acs_pool *acs_pool_new(acs_notify *done, int workers, size_t max_queue, char *err, size_t errlen)
+/* How many threads carry a pool's calls: one per core, never more than the calls. */
+static int thread_count(int max_in_flight)
 {
-    if (workers < 1 || max_queue < 1) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    return max_in_flight < cores ? max_in_flight : (int)cores;
+}
+
+acs_pool *acs_pool_new(acs_notify *done, int max_in_flight, size_t max_queue, char *err,
+                       size_t errlen)
+{
+    if (max_in_flight < 1 || max_queue < 1) {
         snprintf(err, errlen, "pool_size and max_task_queue_size must be at least 1");
         return NULL;
     }
@@ -210,7 +305,6 @@ acs_pool *acs_pool_new(acs_notify *done, int workers, size_t max_queue, char *er
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->work, &attr);
     pthread_cond_init(&p->room, &attr);
     pthread_condattr_destroy(&attr);
     p->max_queue = max_queue;
@@ -220,21 +314,28 @@ acs_pool *acs_pool_new(acs_notify *done, int workers, size_t max_queue, char *er
     acs_notify_retain(done);
     if (p->undelivered)
         atomic_init(&p->undelivered->refs, 1);
-    p->workers = calloc((size_t)workers, sizeof *p->workers);
-    p->running = calloc((size_t)workers, sizeof *p->running);
-    if (!p->workers || !p->running || !p->undelivered) {
+    int threads = thread_count(max_in_flight);
+    p->workers = calloc((size_t)threads, sizeof *p->workers);
+    if (!p->workers || !p->undelivered) {
         snprintf(err, errlen, "out of memory");
         free_pool(p);
         return NULL;
     }
-    p->nworkers = workers;
-    for (int i = 0; i < workers; i++) {
-        p->workers[i].pool = p;
-        if (!(p->workers[i].http = acs_http_new(err, errlen)))
+    p->nworkers = threads;
+    for (int i = 0; i < threads; i++) {
+        acs_worker *w = &p->workers[i];
+        w->pool = p;
+        /* the calls split evenly: together exactly max_in_flight */
+        w->capacity = max_in_flight / threads + (i < max_in_flight % threads ? 1 : 0);
+        if (!(w->taken = calloc((size_t)w->capacity, sizeof *w->taken))) {
+            snprintf(err, errlen, "out of memory");
             goto fail;
-        p->workers[i].json = acs_json_parser_new(); /* NULL: a parser per call instead */
+        }
+        if (!(w->engine = acs_engine_new(w->capacity, err, errlen)))
+            goto fail;
+        w->json = acs_json_parser_new(); /* NULL: a parser per call instead */
     }
-    for (int i = 0; i < workers; i++) {
+    for (int i = 0; i < threads; i++) {
         int rc = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
         if (rc != 0) {
             snprintf(err, errlen, "cannot start worker thread: %s", strerror(rc));
@@ -295,7 +396,7 @@ acs_submit_status acs_pool_submit(acs_pool *p, acs_task *t, double wait)
             p->head = t;
         p->tail = t;
         p->queued++;
-        pthread_cond_signal(&p->work);
+        wake_one(p);
     }
     pthread_mutex_unlock(&p->lock);
     return st;
@@ -315,7 +416,7 @@ int acs_pool_cancel(acs_pool *p, acs_task *t)
         unlink_delayed(p, t);
         complete_unrun(p, t, ACS_E_CANCELLED, "the call was cancelled while waiting to retry");
     } else if (t->state == ACS_TASK_RUNNING && t->http) {
-        acs_http_wakeup(t->http);
+        acs_http_wakeup(t->http); /* its engine stops the transfer */
     }
     pthread_mutex_unlock(&p->lock);
     return pending;
@@ -339,14 +440,12 @@ void acs_pool_shutdown(acs_pool *p, acs_shutdown_mode mode)
             complete_unrun(p, t, ACS_E_CANCELLED, "the client was shut down while the call "
                                                   "waited to retry");
         }
-        for (int i = 0; i < p->nworkers; i++) {
-            if (p->running[i]) {
-                atomic_store(&p->running[i]->cancelled, 1);
-                acs_http_wakeup(p->workers[i].http);
-            }
+        for (acs_task *t = p->running; t; t = t->next) {
+            atomic_store(&t->cancelled, 1);
+            if (t->http)
+                acs_http_wakeup(t->http);
         }
     }
-    pthread_cond_broadcast(&p->work);
     pthread_cond_broadcast(&p->room);
     pthread_mutex_unlock(&p->lock);
     if (mode == ACS_SHUTDOWN_CANCEL)
@@ -360,7 +459,7 @@ void acs_pool_join(acs_pool *p)
     p->joined = 1;
     p->closed = 1;
     p->exiting = 1;
-    pthread_cond_broadcast(&p->work);
+    wake_all(p);
     pthread_mutex_unlock(&p->lock);
     if (already || acs_pool_forked(p))
         return; /* threads do not survive fork(): the child has none to join */

@@ -1,4 +1,7 @@
-/* A worker pool with a bounded task queue, one per async-enabled client. Finished tasks go
+/* A pool with a bounded task queue, one per async-enabled client. It carries at most
+ * `max_in_flight` calls at once (the Go SDK's pool size) on a few threads, one per core and
+ * never more than max_in_flight, each an engine driving its share of the transfers (engine.h).
+ * A call backing off before a retry is parked here and holds no transfer. Finished tasks go
  * to the runtime's completion queue (notify). Reference-counted: the Lua handle and every
  * task submitted to it hold one, so a task can be cancelled after its client is gone. */
 #ifndef ACS_POOL_H
@@ -14,7 +17,8 @@ typedef struct acs_pool acs_pool;
 typedef enum { ACS_SUBMIT_OK, ACS_SUBMIT_FULL, ACS_SUBMIT_CLOSED } acs_submit_status;
 typedef enum { ACS_SHUTDOWN_DRAIN, ACS_SHUTDOWN_CANCEL } acs_shutdown_mode;
 
-acs_pool *acs_pool_new(acs_notify *done, int workers, size_t max_queue, char *err, size_t errlen);
+acs_pool *acs_pool_new(acs_notify *done, int max_in_flight, size_t max_queue, char *err,
+                       size_t errlen);
 void acs_pool_retain(acs_pool *p);
 void acs_pool_release(acs_pool *p);
 
@@ -27,12 +31,12 @@ acs_submit_status acs_pool_submit(acs_pool *p, acs_task *t, double wait);
 int acs_pool_cancel(acs_pool *p, acs_task *t);
 
 /* Stops accepting work; idempotent. DRAIN lets queued work run and returns at once (idle
- * workers stay parked until acs_pool_join);
+ * threads stay parked until acs_pool_join);
  * CANCEL completes queued tasks as cancelled, aborts running ones and joins the workers.
  * A later CANCEL upgrades an earlier DRAIN. */
 void acs_pool_shutdown(acs_pool *p, acs_shutdown_mode mode);
 
-/* Joins the workers (after a shutdown); the pool then runs nothing. */
+/* Joins the threads (after a shutdown); the pool then runs nothing. */
 void acs_pool_join(acs_pool *p);
 
 int acs_pool_is_closed(acs_pool *p);

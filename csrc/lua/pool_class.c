@@ -17,7 +17,8 @@ int lacs_pool_new(lua_State *L)
     lacs_runtime *rt = lacs_check_runtime(L, 1);
     lua_Integer workers = luaL_checkinteger(L, 2);
     lua_Integer max_queue = luaL_checkinteger(L, 3);
-    luaL_argcheck(L, workers >= 1 && workers <= 1024, 2, "pool_size must be 1..1024");
+    /* the most calls in flight (a connection each), not threads: the pool picks those */
+    luaL_argcheck(L, workers >= 1 && workers <= 65536, 2, "pool_size must be 1..65536");
     luaL_argcheck(L, max_queue >= 1, 3, "max_task_queue_size must be at least 1");
     lacs_pool *p = lua_newuserdatauv(L, sizeof *p, 0);
     p->pool = NULL;
