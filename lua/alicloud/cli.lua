@@ -122,7 +122,7 @@ end
 
 --- A settled call as a bulk output line's table: { ok = res } or { error = {...} }.
 function M.error_table(err)
-  if type(err) ~= "table" then return { code = "SDK.Error", message = tostring(err) } end
+  if type(err) ~= "table" then return { code = alicloud.errors.CODES.HANDLER, message = tostring(err) } end
   local e = {}
   for _, k in ipairs({ "code", "message", "kind", "http_status", "request_id", "host_id",
     "recommend", "retryable", "attempts", "parameter" }) do

@@ -944,6 +944,9 @@ def main(argv=None):
         srv.tls = ctx
         listeners.append(srv)
         lines.append("tls %s %d" % (name, srv.server_address[1]))
+    # The modeled actions' schemas load beside start-up, not under the first request's timing
+    # (reading the catalogue takes ~0.2 s, seconds on a loaded machine).
+    threading.Thread(target=fake_params.actions, daemon=True).start()
     if args.port_file:   # tmp + rename so a poller never sees a half-written file
         tmp = "%s.%d.tmp" % (args.port_file, os.getpid())
         with open(tmp, "w") as f:
