@@ -1,5 +1,5 @@
 /* A client's rate limit: a token bucket shared by the client's calls, taken once per attempt
- * where the call leaves for the network. A call that must wait reserves its token and is
+ * where the call leaves for the network. A call that must wait reserves its place and is
  * parked like a call waiting to retry (DELAYED in a pool, holding no worker; a sync call
  * sleeps), so a fan-out never blocks the Lua thread and waiters go out in turn. */
 #ifndef ACS_RATELIMIT_H

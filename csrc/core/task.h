@@ -93,7 +93,7 @@ typedef struct acs_task {
     int stale_retried;        /* the one extra attempt after a dirty reused connection */
     struct acs_trace *trace;  /* trace.h: each attempt's facts, when the Lua side asked */
     struct acs_ratelimit *ratelimit; /* ratelimit.h: the client's rate limit, if any */
-    int rate_ticket;          /* a token is reserved for its next attempt */
+    int rate_ticket;          /* its next attempt has its place in the rate limit's line */
     struct acs_task *prev, *next;
 } acs_task;
 
