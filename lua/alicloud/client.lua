@@ -127,7 +127,9 @@ end
 
 -- Calls ------------------------------------------------------------------------------------
 
-local function perform(task, raw)
+local function perform(self, task, raw)
+  local w = runtime.waiter() -- an event loop whose thread must not block runs it (nginx)
+  if w and w.perform then return w.perform(self, task, raw) end
   local value, plain = runtime.core():perform(task)
   if plain then return response.remember(value, task) end -- metadata stays with the task
   return response.finish(value, raw)
@@ -139,7 +141,7 @@ function Client:call(action, p, opts)
   if p ~= nil and type(p) ~= "table" then error("call: params must be a table", 2) end
   local task, err = request.for_action(self, action, p, opts, 2)
   if not task then return nil, err end
-  return perform(task, opts and opts.raw)
+  return perform(self, task, opts and opts.raw)
 end
 
 --- The CommonRequest (the Go SDK's ProcessCommonRequest): any action, RPC or ROA, with
@@ -147,7 +149,7 @@ end
 function Client:request(req)
   local task, err = request.for_common(self, req, 2)
   if not task then return nil, err end
-  return perform(task, req.raw)
+  return perform(self, task, req.raw)
 end
 
 local function settle(p, value, plain)

@@ -25,6 +25,7 @@ local function fresh()
     depth = 0,          -- > 0 while dispatching
     host = nil,         -- the alicloud module table (for on_error)
     watchers = {},      -- fn -> true: event-loop adapters told busy/idle (M.watch)
+    waiter = nil,       -- how a loop whose thread must not block waits (M.set_waiter)
   }
 end
 
@@ -33,7 +34,7 @@ end
 -- nothing in the child waits for them forever, and handlers already queued still run.
 local function after_fork(reg, old)
   local R = fresh()
-  R.host = old.host
+  R.host, R.waiter = old.host, old.waiter
   for i = old.jhead, old.jtail do
     local t = R.jtail + 1
     R.jobs[t], R.ja[t], R.jb[t] = old.jobs[i], old.ja[i], old.jb[i]
@@ -112,6 +113,26 @@ function M.watch(fn)
   local R = state()
   R.watchers[fn] = true
   return function() R.watchers[fn] = nil end
+end
+
+--- For event-loop adapters that own how this thread waits (nginx must never block its worker;
+-- Copas resumes only coroutines that yield to it). `w` has any of:
+--   wait(done, timeout, p) -> true | nil, err: replaces drive's blocking loop (p: the promise
+--     waited for, if any; done nil: until the next delivery or the timeout);
+--   await(p, owned) -> true when it suspended this coroutine its own way until p settled, false
+--     to leave the await to the promise (owned: an alicloud.async coroutine), nil, err to fail;
+--   perform(client, task, raw) -> res | nil, err: runs a sync call instead of this thread.
+-- nil removes it. One at a time: installing another while one is set raises.
+function M.set_waiter(w)
+  local R = state()
+  if w ~= nil and R.waiter ~= nil and R.waiter ~= w then
+    error("alicloud: another event loop already owns waiting; detach it first", 2)
+  end
+  R.waiter = w
+end
+
+function M.waiter()
+  return state().waiter
 end
 
 --- Runs fn(a, b) at the next delivery, never now.
@@ -256,14 +277,20 @@ function M.has_jobs()
   return R.jhead <= R.jtail
 end
 
---- Blocks until the fd is readable or `timeout` seconds pass (nil: no limit).
+--- Blocks until the fd is readable or `timeout` seconds pass (nil: no limit); with a waiter,
+-- until its next delivery instead.
 function M.wait_fd(timeout)
-  return checked().core:wait(timeout or -1)
+  local R = checked()
+  local w = R.waiter
+  if w and w.wait then return (w.wait(nil, timeout)) end
+  return R.core:wait(timeout or -1)
 end
 
 --- Delivers until `done()` is true. Returns true, or nil and an error on timeout or when
--- nothing left could make done() true.
-function M.drive(done, timeout)
+-- nothing left could make done() true. `p`: the promise waited for, if any (for the waiter).
+function M.drive(done, timeout, p)
+  local w = state().waiter
+  if w and w.wait then return w.wait(done, timeout, p) end
   local deadline = timeout and core.now() + timeout
   M.dispatch()
   while not done() do
