@@ -20,6 +20,7 @@
 #include "json_tree.h"
 #include "signer.h"
 #include "task.h"
+#include "wake_socket.h"
 
 #ifndef ALICLOUD_VERSION
 #define ALICLOUD_VERSION "0.1.0"
@@ -55,6 +56,11 @@ static lacs_runtime *check_runtime(lua_State *L, int i)
     if (acs_notify_forked(rt->notify))
         luaL_error(L, "alicloud runtime belongs to the parent process");
     return rt;
+}
+
+acs_notify *lacs_check_notify(lua_State *L, int i)
+{
+    return check_runtime(L, i)->notify;
 }
 
 static int runtime_forked(lua_State *L)
@@ -683,6 +689,7 @@ int luaopen_alicloud_core(lua_State *L)
         {"fd", runtime_fd},     {"pop", runtime_pop},         {"wake", runtime_wake},
         {"wait", runtime_wait}, {"perform", runtime_perform}, {"close", runtime_close},
         {"forked", runtime_forked},
+        {"wake_listen", lacs_wake_listen}, {"wake_shutdown", lacs_wake_shutdown},
         {NULL, NULL}};
     static const luaL_Reg pool_methods[] = {
         {"submit", pool_submit}, {"shutdown", pool_shutdown}, {"closed", pool_closed},
