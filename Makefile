@@ -1,13 +1,28 @@
 # alicloud — development Makefile. `make demo` and `make test` are the whole set-up on a fresh
 # Debian machine. (luarocks builds the module from the rockspec without this file.)
 
+# The interpreter the specs, the demo and `all` use; each has its own build directory (below).
 LUA         ?= lua5.4
 BUSTED      ?= /usr/bin/busted
 PYTHON      ?= python3
 CC          ?= gcc
 CXX         ?= g++
 VERSION     := 0.1.0
-LUA_INC     ?= /usr/include/lua5.4
+
+# One core.so per interpreter, from the same sources: build/ is Lua 5.4's (and the sanitizers'),
+# build-5.3/, build-5.1/ and build-luajit/ the others' (luajit2 as nginx's Lua module uses it).
+LUAS        := lua5.4 lua5.3 lua5.1 luajit
+BUILD_lua5.4 := build
+BUILD_lua5.3 := build-5.3
+BUILD_lua5.1 := build-5.1
+BUILD_luajit := build-luajit
+INC_build        := /usr/include/lua5.4
+INC_build-asan   := /usr/include/lua5.4
+INC_build-tsan   := /usr/include/lua5.4
+INC_build-5.3    := /usr/include/lua5.3
+INC_build-5.1    := /usr/include/lua5.1
+INC_build-luajit := /usr/include/luajit-2.1
+BUILD       := $(or $(BUILD_$(LUA)),$(error LUA=$(LUA): one of $(LUAS)))
 
 CORE_SRC    := $(wildcard csrc/core/*.c)
 BIND_SRC    := $(wildcard csrc/lua/*.c)
@@ -19,28 +34,33 @@ JSON_SRC    := csrc/core/json.cc
 WARN        := -std=c11 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
 CXXWARN     := -std=c++17 -Wall -Wextra -Werror -Wshadow -fno-exceptions -fno-rtti
 DEFS        := -D_GNU_SOURCE -DALICLOUD_VERSION='"$(VERSION)"'
-INCS        := -Icsrc/core -Icsrc/lua -I$(LUA_INC)
+INCS         = -Icsrc/core -Icsrc/lua -I$(INC_$*)
 LIBS        := -lcurl -lssl -lcrypto -lsimdjson -lstdc++ -lpthread -lm
 OPT         ?= -O2 -g
 
 # Debian packages: what `make deps` installs when missing.
-DEB_PKGS    := gcc g++ make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev \
+DEB_PKGS    := gcc g++ make pkg-config lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev \
+               luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
                libsimdjson-dev lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues python3 valgrind luarocks
 
 # Specs run against the build tree, never an installed copy.
-SPEC_ENV     = LUA_PATH_5_4='./lua/?.lua;./lua/?/init.lua;./?.lua;;' \
-               LUA_CPATH_5_4='./$(1)/?.so;;' ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
+# Every interpreter's path variables, so that the child processes some specs start (with
+# ALICLOUD_LUA, the same interpreter) find the same tree.
+SPEC_PATH    = './lua/?.lua;./lua/?/init.lua;./?.lua;;'
+SPEC_ENV     = LUA_PATH=$(SPEC_PATH) LUA_PATH_5_3=$(SPEC_PATH) LUA_PATH_5_4=$(SPEC_PATH) \
+               LUA_CPATH='./$(1)/?.so;;' LUA_CPATH_5_3='./$(1)/?.so;;' LUA_CPATH_5_4='./$(1)/?.so;;' \
+               ALICLOUD_LUA=$(2) ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
 SPECS       ?= spec
 CORE_SPECS  := spec/async_spec.lua spec/promise_spec.lua
 
-.PHONY: all deps test lint demo asan tsan valgrind fuzz bench catalogue rockspec rock clean
+.PHONY: all deps test test-all test-one lint demo asan tsan valgrind fuzz bench catalogue rockspec rock clean
 
-all: build/alicloud/core.so
+all: $(BUILD)/alicloud/core.so
 
 # Test support: fork() for the fork-safety spec, next to each build's core.so.
 %/spec_fork.so: spec/support/fork.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -I$(LUA_INC) -o $@ $<
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -I$(INC_$*) -o $@ $<
 
 ASAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 TSAN_FLAGS  := -O1 -g -fsanitize=thread
@@ -49,6 +69,9 @@ TSAN_FLAGS  := -O1 -g -fsanitize=thread
 FLAGS_build      = $(OPT)
 FLAGS_build-asan = $(ASAN_FLAGS)
 FLAGS_build-tsan = $(TSAN_FLAGS)
+FLAGS_build-5.3  = $(OPT)
+FLAGS_build-5.1  = $(OPT)
+FLAGS_build-luajit = $(OPT)
 
 %/alicloud/core.so: $(SRC) $(HDR) %/json.o Makefile
 	@mkdir -p $(dir $@)
@@ -70,11 +93,23 @@ deps:
 	  echo "  sudo apt-get update && sudo apt-get install -y $$missing"; exit 1; \
 	fi
 
+# luacheck's std (see .luacheckrc) catches 5.3+ library calls; luac5.1 catches 5.3+ syntax.
 lint:
 	luacheck -q lua spec examples bench
+	@for f in $$(find lua examples -name '*.lua'); do luac5.1 -p "$$f" || exit 1; done
 
-test: deps all build/spec_fork.so lint
-	$(call SPEC_ENV,build) $(LUA) $(BUSTED) $(SPECS)
+test: deps all $(BUILD)/spec_fork.so lint
+	$(call SPEC_ENV,$(BUILD),$(LUA)) $(LUA) $(BUSTED) $(SPECS)
+
+# The whole suite on every interpreter, each against its own build; lint once.
+test-all: deps lint
+	@for lua in $(LUAS); do \
+	  echo "=== $$lua"; \
+	  $(MAKE) --no-print-directory test-one LUA=$$lua || exit 1; \
+	done
+
+test-one: $(BUILD)/alicloud/core.so $(BUILD)/spec_fork.so
+	$(call SPEC_ENV,$(BUILD),$(LUA)) $(LUA) $(BUSTED) $(SPECS)
 
 demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/quickstart.lua
@@ -84,28 +119,29 @@ demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/coroutines.lua
 	ALICLOUD_FAKE=1 $(LUA) examples/credentials.lua
 
+# The sanitizer and valgrind runs use Lua 5.4 only.
 # ASan cannot carry fork() from a threaded process whose child starts threads (its thread
 # registry may be held at fork time): the fork spec runs in `make test` and `make valgrind`.
 ASAN_SPECS  := $(filter-out spec/process_spec.lua,$(wildcard spec/*_spec.lua))
 
 asan: deps build-asan/alicloud/core.so build-asan/spec_fork.so
-	$(call SPEC_ENV,build-asan) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
+	$(call SPEC_ENV,build-asan,lua5.4) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  $(LUA) $(BUSTED) $(ASAN_SPECS)
+	  lua5.4 $(BUSTED) $(ASAN_SPECS)
 
 # Shells crash under a preloaded TSan runtime, so the fake cloud starts outside the run and
 # only the specs that spawn no process run here: the async core.
 tsan: deps build-tsan/alicloud/core.so build-tsan/spec_fork.so
-	$(call SPEC_ENV,build-tsan) spec/support/with_fake.sh env \
+	$(call SPEC_ENV,build-tsan,lua5.4) spec/support/with_fake.sh env \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" \
 	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/spec/support/tsan.supp" \
-	  $(LUA) $(BUSTED) $(CORE_SPECS)
+	  lua5.4 $(BUSTED) $(CORE_SPECS)
 
-valgrind: deps all build/spec_fork.so
-	$(call SPEC_ENV,build) ALICLOUD_VALGRIND_CHILD=1 valgrind --error-exitcode=99 --leak-check=full \
+valgrind: deps build/alicloud/core.so build/spec_fork.so
+	$(call SPEC_ENV,build,lua5.4) ALICLOUD_VALGRIND_CHILD=1 valgrind --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 	  --suppressions=spec/support/valgrind.supp --trace-children=no \
-	  $(LUA) $(BUSTED) $(SPECS)
+	  lua5.4 $(BUSTED) $(SPECS)
 
 # libFuzzer targets (clang) on the C core's parsers and canonicalizers, each for a bounded
 # time; crashes land in build-fuzz/ and become regression specs.
@@ -155,4 +191,4 @@ rock: deps
 	rc=$$?; rm -rf "$$tree"; exit $$rc
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-5.3 build-5.1 build-luajit build-asan build-tsan build-fuzz

@@ -2,7 +2,10 @@
 -- or when no credentials are in the environment, the examples start the local fake cloud and
 -- talk to it; otherwise they use your credentials and the real endpoints.
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
-package.cpath = "./build/?.so;" .. package.cpath
+-- The Makefile's build directory for this interpreter (`make LUA=luajit` builds build-luajit/).
+local build = jit and "build-luajit" -- luacheck: ignore 113 (LuaJIT's global)
+  or ({ ["Lua 5.1"] = "build-5.1", ["Lua 5.3"] = "build-5.3" })[_VERSION] or "build"
+package.cpath = "./" .. build .. "/?.so;" .. package.cpath
 
 local alicloud = require("alicloud")
 

@@ -6,7 +6,17 @@ local socket = require("socket")
 
 -- Debian packages lua-copas (pure Lua) for Lua 5.1 and 5.2 only; on 5.3 and 5.4 the same
 -- file runs from the 5.1 tree (its only dependencies, LuaSocket and coxpcall, are there).
-if not package.searchpath("copas", package.path) then
+local function on_path(name)
+  for template in package.path:gmatch("[^;]+") do
+    local f = io.open((template:gsub("%?", name)), "r")
+    if f then
+      f:close()
+      return true
+    end
+  end
+  return false
+end
+if not on_path("copas") then
   package.path = package.path .. ";/usr/share/lua/5.1/?.lua"
 end
 -- Copas 1.x refuses to load after socket.http (it wraps LuaSocket's protect for coroutines);

@@ -12,6 +12,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "lua_compat.h"
+
 #include "exec.h"
 #include "http.h"
 #include "notify.h"

@@ -5,6 +5,8 @@
 
 #include <lauxlib.h>
 
+#include "lua_compat.h"
+
 /* Short strings made for earlier answers, by the hash the worker computed ('h' records):
  * reusing one costs a memcmp and a table read, where lua_pushlstring hashes the bytes and
  * searches Lua's string table. Direct-mapped, so it stays this size; the strings are anchored
@@ -120,7 +122,7 @@ static void push_value(lua_State *L, cursor *c)
         int64_t v;
         memcpy(&v, c->p, sizeof v);
         c->p += sizeof v;
-        lua_pushinteger(L, (lua_Integer)v);
+        lacs_push_int64(L, v); /* exact on every version: see lua_compat.h */
         break;
     }
     case 'd': {

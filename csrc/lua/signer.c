@@ -34,6 +34,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "lua_compat.h"
+
 #include "sign.h"
 
 #define ARENA_MT "alicloud.signer.arena"
@@ -57,14 +59,18 @@ typedef struct {
     lua_Integer nanchor;
 } ctx;
 
-static int arena_close(lua_State *L)
+static void arena_free(arena *a)
 {
-    arena *a = luaL_checkudata(L, 1, ARENA_MT);
     for (int i = 0; i < L_COUNT; i++) {
         free(a->lists[i].p);
         a->lists[i] = (pair_list){NULL, 0, 0};
     }
     acs_sign_output_free(&a->out);
+}
+
+static int arena_close(lua_State *L)
+{
+    arena_free(luaL_checkudata(L, 1, ARENA_MT));
     return 0;
 }
 
@@ -104,7 +110,7 @@ typedef struct {
 static const char *push_label(lua_State *L, const label *lb)
 {
     if (lb->index > 0)
-        lua_pushfstring(L, "%s[%I] %s", lb->field, lb->index, lb->part);
+        lua_pushfstring(L, "%s[%d] %s", lb->field, (int)lb->index, lb->part); /* %I: 5.3+ */
     else if (lb->key)
         lua_pushfstring(L, "%s['%s'] %s", lb->field, lb->key, lb->part);
     else if (lb->part)
@@ -336,5 +342,6 @@ int lacs_signer_sign(lua_State *L)
     if (acs_sign(&in, &c.a->out, err, sizeof err) != 0)
         return luaL_error(L, "alicloud.signer.sign: %s", err);
     push_result(L, &c.a->out);
-    return 1; /* returning closes the arena: the C strings are freed */
+    arena_free(c.a); /* now on every version: before 5.4 there is no __close */
+    return 1;
 }

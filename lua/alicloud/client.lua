@@ -1,6 +1,7 @@
 --- Clients: one product in one region. Actions are called by name (client:DescribeRegions),
 -- synchronously on this thread or asynchronously on the client's worker pool.
 local core = require("alicloud.core")
+local compat = require("alicloud.compat")
 local config = require("alicloud.config")
 local credentials = require("alicloud.credentials")
 local errors = require("alicloud.errors")
@@ -85,10 +86,10 @@ end
 function Client:enable_async(pool_size, max_task_queue_size)
   pool_size = pool_size or self.settings.pool_size
   max_task_queue_size = max_task_queue_size or self.settings.max_task_queue_size
-  if math.type(pool_size) ~= "integer" or pool_size < 1 then
+  if not compat.is_integer(pool_size) or pool_size < 1 then
     error("enable_async: pool_size must be an integer >= 1", 2)
   end
-  if math.type(max_task_queue_size) ~= "integer" or max_task_queue_size < 1 then
+  if not compat.is_integer(max_task_queue_size) or max_task_queue_size < 1 then
     error("enable_async: max_task_queue_size must be an integer >= 1", 2)
   end
   if self._pool and not self._pool:closed() then return false end
@@ -96,7 +97,7 @@ function Client:enable_async(pool_size, max_task_queue_size)
   self._pool_size, self._queue_size = pool_size, max_task_queue_size
   -- the "block" policy's bound and room (see submit), fixed with the pool's sizes
   self._bound = pool_size + max_task_queue_size
-  self._slack = math.max(1, math.min(pool_size, max_task_queue_size // 2))
+  self._slack = math.max(1, math.min(pool_size, compat.idiv(max_task_queue_size, 2)))
   return true
 end
 

@@ -1,5 +1,7 @@
 --- Client configuration: a plain table of fields, or Go-style chained setters
 -- (alicloud.config():with_enable_async(true):with_pool_size(10)).
+local compat = require("alicloud.compat")
+
 local M = {}
 
 local Config = {}
@@ -16,7 +18,7 @@ end
 
 local function positive_integer(name)
   return function(v)
-    check(math.type(v) == "integer" and v >= 1, name .. " must be an integer >= 1")
+    check(compat.is_integer(v) and v >= 1, name .. " must be an integer >= 1")
   end
 end
 

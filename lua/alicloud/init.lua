@@ -2,6 +2,7 @@
 -- threads in C. See README.md for a tour and DESIGN.md (shared) for the contract.
 local core = require("alicloud.core")
 local client = require("alicloud.client")
+local compat = require("alicloud.compat")
 local config = require("alicloud.config")
 local credentials = require("alicloud.credentials")
 local endpoints = require("alicloud.endpoints")
@@ -34,7 +35,7 @@ end
 
 --- Delivers what is complete without blocking; returns how many calls were delivered.
 function alicloud.dispatch(max)
-  if max ~= nil and (math.type(max) ~= "integer" or max < 1) then
+  if max ~= nil and (not compat.is_integer(max) or max < 1) then
     error("dispatch: max must be a positive integer", 2)
   end
   return runtime.dispatch(max)

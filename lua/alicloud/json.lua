@@ -3,12 +3,13 @@
 -- A JSON number written as 3.0 also becomes the integer 3; integers beyond 2^53 lose
 -- precision inside lua-cjson already, as in every double-based decoder.
 local cjson = require("cjson.safe")
+local compat = require("alicloud.compat")
 
 local decoder = cjson.new()
 decoder.decode_max_depth(1000)
 local encoder = cjson.new()
 
-local tointeger, type, pairs = math.tointeger, type, pairs
+local tointeger, type, pairs = compat.tointeger, type, pairs
 
 local function integers(t)
   for k, v in pairs(t) do

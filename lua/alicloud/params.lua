@@ -1,6 +1,7 @@
 --- Parameter flattening the Alibaba way: lists become Name.1, Name.2 (1-based); tables
 -- become Name.Field; booleans and numbers become strings; nil is skipped; integers never
 -- render as 1.0.
+local compat = require("alicloud.compat")
 local json = require("alicloud.json")
 
 local M = {}
@@ -18,7 +19,7 @@ local function scalar(v, name)
   if t == "boolean" then return v and "true" or "false" end
   if getmetatable(v) == JsonParam then return json.encode(v.value) end
   if t == "number" then
-    local i = math.tointeger(v)
+    local i = compat.tointeger(v)
     if i then return string.format("%d", i) end
     if v ~= v or v == math.huge or v == -math.huge then
       error(string.format("parameter '%s' is not a finite number", name), 0)
@@ -48,7 +49,7 @@ local function flatten_into(out, prefix, v, null)
     return
   end
   for _, k in ipairs(sorted_keys(v)) do
-    if type(k) ~= "string" and not math.tointeger(k) then
+    if type(k) ~= "string" and not compat.tointeger(k) then
       error(string.format("parameter '%s' has a key of type %s", prefix, type(k)), 0)
     end
     local name = prefix == "" and tostring(k) or prefix .. "." .. scalar(k, prefix)

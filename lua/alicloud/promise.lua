@@ -2,6 +2,7 @@
 -- event-loop adapter), never inside the call that registered them. `:next` because `then`
 -- is a keyword.
 local runtime = require("alicloud.runtime")
+local compat = require("alicloud.compat")
 local errors = require("alicloud.errors")
 
 local M = {}
@@ -42,9 +43,9 @@ end
 local function run_callback(callback, p)
   local ok, err
   if p._state == "fulfilled" then
-    ok, err = xpcall(callback, debug.traceback, p._value, nil)
+    ok, err = compat.xpcall(callback, debug.traceback, p._value, nil)
   else
-    ok, err = xpcall(callback, debug.traceback, nil, p._value)
+    ok, err = compat.xpcall(callback, debug.traceback, nil, p._value)
   end
   if not ok then runtime.report(err) end
 end
@@ -135,32 +136,40 @@ end
 local AWAIT = setmetatable({}, { __name = "alicloud.await" })
 local waiting = setmetatable({}, { __mode = "k" })
 local owned = setmetatable({}, { __mode = "k" }) -- coroutine started by M.async -> its promise
+-- Plain Lua 5.1 cannot yield across xpcall: there M.async's function is the coroutine's body
+-- and step settles its promise when it ends (coroutine -> function(ok, res, err)).
+local finishers = setmetatable({}, { __mode = "k" })
 
 -- Resumes co until it awaits, ends or fails. Nobody else resumes a coroutine that M.async
 -- started, so a yield there that is not an await would leave it stuck: its promise rejects.
 local function step(co, ...)
-  local ok, v = coroutine.resume(co, ...)
+  local ok, v, e = coroutine.resume(co, ...)
+  local finish = finishers[co]
+  if finish and (not ok or coroutine.status(co) == "dead") then
+    finishers[co] = nil
+    return finish(ok, (not ok and type(v) == "string") and debug.traceback(co, v) or v, e)
+  end
   if not ok then
     runtime.report(type(v) == "string" and debug.traceback(co, v) or v)
   elseif v ~= AWAIT and owned[co] and coroutine.status(co) == "suspended" then
     owned[co]:_settle("rejected", errors.client("SDK.ForeignYield",
       "the coroutine yielded outside await (a call of another scheduler, such as cqueues?); "
       .. "alicloud.async only resumes awaits"))
-    coroutine.close(co)
+    compat.close_coroutine(co)
   end
 end
 
 --- Inside a coroutine: suspends it until settled (driven by alicloud.run, wait or an
 -- adapter), then returns res, or nil and err. Outside one: the same as wait().
 function Promise:await()
-  local co, main = coroutine.running()
+  local co, main = compat.running()
   local w = self._state == "pending" and runtime.waiter()
   if w and w.await then -- an event loop that suspends coroutines its own way (nginx, Copas)
     local handled, err = w.await(self, owned[co] ~= nil)
     if handled == nil and err ~= nil then return nil, err end
     if handled then return self:_outcome() end
   end
-  if main or not coroutine.isyieldable() then return self:wait() end
+  if main or not compat.isyieldable() then return self:wait() end
   if self._state == "pending" then
     -- A bare yield in a cqueues-managed coroutine would go to cqueues: its adapter waits there.
     local cqueues = package.loaded.cqueues
@@ -192,8 +201,7 @@ end
 -- `return p:await()` passes a failure on).
 function M.async(fn, ...)
   local p = M.new()
-  local co = coroutine.create(function(...)
-    local ok, r, e = xpcall(fn, debug.traceback, ...)
+  local function finish(ok, r, e)
     if not ok then
       p:_settle("rejected", errors.from_raised(r))
     elseif r == nil and e ~= nil then
@@ -201,7 +209,14 @@ function M.async(fn, ...)
     else
       p:_resolve(r)
     end
-  end)
+  end
+  local co
+  if compat.yield_across_pcall then
+    co = coroutine.create(function(...) finish(xpcall(fn, debug.traceback, ...)) end)
+  else
+    co = coroutine.create(fn)
+    finishers[co] = finish
+  end
   owned[co] = p
   step(co, ...)
   return p

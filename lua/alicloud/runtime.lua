@@ -3,6 +3,7 @@
 -- here, on the state's own thread, inside dispatch().
 local core = require("alicloud.core")
 local errors = require("alicloud.errors")
+local compat = require("alicloud.compat")
 
 local M = {}
 
@@ -216,7 +217,7 @@ local function run_jobs(R)
     local fn, a, b = jobs[h], ja[h], jb[h]
     jobs[h], ja[h], jb[h] = nil, nil, nil
     R.jhead = h + 1
-    local ok, err = xpcall(fn, traceback, a, b)
+    local ok, err = compat.xpcall(fn, traceback, a, b)
     if not ok then M.report(err) end
   end
   R.jhead, R.jtail = 1, 0 -- start again at 1: the three stay arrays, never hash tables

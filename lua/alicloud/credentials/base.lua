@@ -3,6 +3,7 @@
 --
 -- Secrets live only in closures, never in table fields, so printing or dumping a provider or
 -- a snapshot (tostring, inspect, a busted diff, a debugger's locals view) shows none of them.
+local compat = require("alicloud.compat")
 local errors = require("alicloud.errors")
 
 local M = {}
@@ -159,11 +160,11 @@ local CHECKS = {
   read_timeout = { positive, "a positive number of seconds" },
   sts_scheme = { function(v) return v == "http" or v == "https" end, "\"http\" or \"https\"" },
   enable_vpc = { function(v) return type(v) == "boolean" end, "a boolean" },
-  duration = { function(v) return math.type(v) == "integer" and v >= 900 end,
+  duration = { function(v) return compat.is_integer(v) and v >= 900 end,
     "an integer >= 900 (seconds)" },
   metadata_endpoint = { function(v) return type(v) == "string" and v:match("^https?://[^/]+/?$") end,
     "a URL such as http://100.100.100.200" },
-  metadata_token_ttl = { function(v) return math.type(v) == "integer" and v >= 1 and v <= 21600 end,
+  metadata_token_ttl = { function(v) return compat.is_integer(v) and v >= 1 and v <= 21600 end,
     "an integer from 1 to 21600" },
   imdsv1_disabled = { function(v) return type(v) == "boolean" end, "a boolean" },
   credential = { M.is, "a credential provider" },
@@ -221,7 +222,7 @@ end
 function M.read_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
-  local data = f:read("a")
+  local data = f:read("*a") -- "*a": 5.1's spelling, still read by 5.3+
   f:close()
   return data
 end
@@ -229,12 +230,14 @@ end
 -- Times -------------------------------------------------------------------------------------
 
 -- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+local idiv = compat.idiv
+
 local function days_from_civil(y, m, d)
   if m <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
+  local era = idiv(y >= 0 and y or y - 399, 400)
   local yoe = y - era * 400
-  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local doy = idiv(153 * (m + (m > 2 and -3 or 9)) + 2, 5) + d - 1
+  local doe = yoe * 365 + idiv(yoe, 4) - idiv(yoe, 100) + doy
   return era * 146097 + doe - 719468
 end
 

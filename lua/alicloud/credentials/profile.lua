@@ -5,6 +5,7 @@
 -- profile simply is not there, so the caller may look elsewhere; false when it is there but
 -- unusable). Files are read when the builder runs, not at every call.
 local base = require("alicloud.credentials.base")
+local compat = require("alicloud.compat")
 local json = require("alicloud.json")
 local remote = require("alicloud.credentials.remote")
 
@@ -106,7 +107,7 @@ local function cli_provider(conf, name, opts, depth)
   if not p then return nil, string.format("no profile %q", tostring(name)), depth == 0 end
   local mode = val(p, "mode")
   local function role(source)
-    local duration = math.tointeger(p.expired_seconds)
+    local duration = compat.tointeger(p.expired_seconds)
     return build(remote.ram_role_arn, base.inherited(opts, { credential = source,
       role_arn = val(p, "ram_role_arn"), role_session_name = val(p, "ram_session_name"),
       duration = duration and duration > 0 and duration or nil, sts_region = val(p, "sts_region"),

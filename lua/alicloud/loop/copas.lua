@@ -9,6 +9,7 @@
 -- obj:receive() and, on "timeout", yields obj to Copas, whose LuaSocket select asks
 -- obj:getfd() (a real fd is required) and obj:dirty() (ready without waiting). That protocol,
 -- the same from Copas 1.x to 4.x, is all this adapter uses.
+local compat = require("alicloud.compat")
 local runtime = require("alicloud.runtime")
 
 local M = {}
@@ -76,9 +77,8 @@ end
 -- delivery resumes it); any other coroutine is taken to be Copas's and waits in Copas.
 local function await(att, p, owned)
   if owned then return false end
-  local co, main = coroutine.running()
-  if co == nil or main then return false end -- the main thread: p:wait()
-  if coroutine.isyieldable and not coroutine.isyieldable() then return false end
+  local _, main = compat.running()
+  if main or not compat.isyieldable() then return false end -- p:wait()
   local ev = event(function()
     return p._state ~= "pending" or att.closed and (runtime.has_jobs() or readable())
   end)
