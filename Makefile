@@ -41,7 +41,8 @@ OPT         ?= -O2 -g
 # Debian packages: what `make deps` installs when missing.
 DEB_PKGS    := gcc g++ make pkg-config lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev \
                luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
-               libsimdjson-dev lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues python3 valgrind luarocks
+               libsimdjson-dev lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues lua-copas \
+               nginx libnginx-mod-http-lua lua-resty-core python3 valgrind luarocks
 
 # Specs run against the build tree, never an installed copy.
 # Every interpreter's path variables, so that the child processes some specs start (with
@@ -98,7 +99,10 @@ lint:
 	luacheck -q lua spec examples bench
 	@for f in $$(find lua examples -name '*.lua'); do luac5.1 -p "$$f" || exit 1; done
 
-test: deps all $(BUILD)/spec_fork.so lint
+# spec/nginx_spec.lua starts nginx, whose Lua module loads the LuaJIT build, whatever LUA is.
+NGINX_SO    := build-luajit/alicloud/core.so
+
+test: deps all $(BUILD)/spec_fork.so $(NGINX_SO) lint
 	$(call SPEC_ENV,$(BUILD),$(LUA)) $(LUA) $(BUSTED) $(SPECS)
 
 # The whole suite on every interpreter, each against its own build; lint once.
@@ -108,7 +112,7 @@ test-all: deps lint
 	  $(MAKE) --no-print-directory test-one LUA=$$lua || exit 1; \
 	done
 
-test-one: $(BUILD)/alicloud/core.so $(BUILD)/spec_fork.so
+test-one: $(BUILD)/alicloud/core.so $(BUILD)/spec_fork.so $(NGINX_SO)
 	$(call SPEC_ENV,$(BUILD),$(LUA)) $(LUA) $(BUSTED) $(SPECS)
 
 demo: deps all

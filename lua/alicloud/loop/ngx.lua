@@ -1,11 +1,12 @@
 --- alicloud.loop.ngx: delivers results inside an nginx worker (lua-nginx-module, OpenResty).
 --   init_worker_by_lua_block { require("alicloud").loop.ngx.attach() }
--- While calls are pending, a delivery timer (ngx.timer.at) reads a cosocket connected to a
+-- From the first call on, a delivery timer (ngx.timer.at) reads a cosocket connected to a
 -- unix socket of the runtime, which gets a byte whenever results arrive (core/wake.h): nginx's
--- own event loop wakes it, with no polling. In a request, p:await(), p:wait(), alicloud.run()
--- and sync calls wait on an ngx.semaphore that the delivery posts, suspending only that
--- request; where nginx cannot yield (init, set, header/body filters, log) they fail with
--- SDK.NotYieldable instead of blocking the worker.
+-- own event loop wakes it, with no polling. When the worker shuts down (reload, stop) it ends
+-- once nothing is pending, so it never holds the worker up longer than the calls do.
+-- In a request, p:await(), p:wait(), alicloud.run() and sync calls wait on an ngx.semaphore
+-- that the delivery posts, suspending only that request; where nginx cannot yield (init, set,
+-- header/body filters, log) they fail with SDK.NotYieldable instead of blocking the worker.
 local core = require("alicloud.core")
 local errors = require("alicloud.errors")
 local promise = require("alicloud.promise")
@@ -20,7 +21,11 @@ local KEY = "alicloud.loop.ngx"
 local YIELDABLE = { rewrite = true, server_rewrite = true, access = true, content = true,
   timer = true, ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true }
 
-local READ_TIMEOUT = 60000 -- ms; the delivery timer only loops on it, calls have their own
+-- ms: the delivery timer only looks at ngx.worker.exiting() then, in case nginx does not run
+-- the sentinel below at shutdown; calls have timeouts of their own
+local READ_TIMEOUT = 10000
+-- s: a pending timer that nginx runs early ("premature") when the worker starts to shut down
+local SENTINEL_DELAY = 3600
 local RESTART_DELAY = 0.05 -- s before a delivery timer that lost its socket starts again
 
 local Attachment = {}
@@ -66,8 +71,12 @@ local function broadcast(att)
   for sema in pairs(list) do sema:post(1) end
 end
 
--- The delivery timer: one at a time, alive only while there is work, so an idle worker
--- holds no socket and a reload or stop is never kept waiting by it.
+local function exiting(att)
+  return att.exiting or att.ngx.worker.exiting()
+end
+
+-- The delivery timer: one at a time. It stays (connecting costs a few syscalls) until the
+-- worker shuts down and nothing is pending.
 local function deliver(_, att)
   local ngx = att.ngx
   local rt = runtime.core()
@@ -96,7 +105,7 @@ local function deliver(_, att)
       break
     end
     broadcast(att)
-    if not runtime.busy() then break end
+    if exiting(att) and not runtime.busy() then break end
     local data, rerr = sock:receiveany(4096)
     if not data and rerr ~= "timeout" then
       lost = rerr
@@ -109,6 +118,18 @@ local function deliver(_, att)
     runtime.report("alicloud.loop.ngx: the delivery socket failed: " .. tostring(lost))
     if runtime.busy() then start(att, RESTART_DELAY) end
   end
+end
+
+-- Run early when the worker starts to shut down: the delivery timer, waiting on its socket,
+-- is woken to see that and end once nothing is pending.
+local function sentinel(premature, att)
+  if att.closed then return end
+  if not premature then
+    att.ngx.timer.at(SENTINEL_DELAY, sentinel, att)
+    return
+  end
+  att.exiting = true
+  if att.running then runtime.core():wake() end
 end
 
 start = function(att, delay)
@@ -124,9 +145,9 @@ end
 local function on_busy(att, busy)
   if busy then
     start(att)
-  elseif att.running and not att.delivering then
-    -- idle after a delivery outside the timer (a request dispatched): the timer may be
-    -- waiting on its socket; a wake-up byte lets it see the idle runtime and end
+  elseif att.running and not att.delivering and exiting(att) then
+    -- shutting down, idle after a delivery outside the timer (a request dispatched): the
+    -- timer may be waiting on its socket; a wake-up byte lets it see that and end
     runtime.core():wake()
   end
 end
@@ -245,6 +266,8 @@ function M.attach(opts)
   runtime.set_waiter(att.waiter) -- raises if another loop owns waiting (Copas)
   att.unwatch = runtime.watch(function(busy) on_busy(att, busy) end)
   reg[KEY] = att
+  local ok, err = ngx.timer.at(SENTINEL_DELAY, sentinel, att)
+  if not ok then error("alicloud.loop.ngx.attach: cannot start a timer: " .. tostring(err), 2) end
   if runtime.busy() then start(att) end
   return att
 end
