@@ -53,6 +53,22 @@ local function http_conf(endpoint, extra)
       local r, err = require("app").sync:DescribeRegions({})
       ngx.say(r and "ok" or err.code)
     } }
+    location = /async { content_by_lua_block {
+      local alicloud = require("alicloud")
+      local app = require("app")
+      local p = alicloud.async(function()
+        local a = app.ecs:DescribeRegionsAsync({}):await()
+        local b = app.ecs:DescribeRegionsAsync({}):await()
+        return #a.Regions.Region + #b.Regions.Region
+      end)
+      local called = 0
+      for _ = 1, 3 do
+        app.ecs:DescribeRegionsAsync({}, function(res) if res then called = called + 1 end end)
+      end
+      local ran, rerr = alicloud.run(10)
+      ngx.say(p:status(), " ", (p:wait()), " ", called, " ", tostring(ran and not rerr),
+        " ", alicloud.pending())
+    } }
     location = /sequential { content_by_lua_block {
       local app = require("app")
       local n = tonumber(ngx.var.arg_n)
@@ -151,17 +167,26 @@ describe("loop.ngx in nginx", function()
   end)
 
   it("sync calls in a handler suspend only that request", function()
+    assert.are.equal("12 1\n", select(2, srv:get("/sync"))) -- warm: the sync pool's threads
     server:config{ delay = 0.3 }
     local c = srv:send("/sync")
-    local worst, pings = ping_while(srv, c, "/ping")
+    local worst, pings, all = ping_while(srv, c, "/ping")
     local status, body = srv:receive(c)
     assert.are.equal(200, status)
     assert.are.equal("12 1\n", body)
     assert.is_true(pings >= 5, "only " .. pings .. " answers meanwhile")
-    assert.is_true(worst < 0.1, string.format("slowest /ping: %.1f ms", worst * 1000))
+    assert.is_true(worst < 0.1, string.format("slowest /ping: %.1f ms (ms: %s)", worst * 1000, all))
     server:config{ delay = 0, actions = { DescribeRegions = { status = 403, code = "Forbidden.RAM" } } }
     local status2, body2 = srv:get("/sync_error")
     assert.are.same({ 200, "Forbidden.RAM\n" }, { status2, body2 })
+  end)
+
+  it("alicloud.async, alicloud.run and callbacks in a handler", function()
+    server:config{ delay = 0.05 }
+    local status, body = srv:get("/async")
+    assert.are.equal(200, status)
+    assert.are.equal("fulfilled 24 3 true 0\n", body)
+    assert.are.equal(5, server:stats().by_action.DescribeRegions)
   end)
 
   it("adds at most a few ms per call over a plain process's wait", function()
