@@ -46,7 +46,7 @@ describe("loop.copas", function()
     ecs:enable_async(16, 1000)
   end)
   teardown(function()
-    ecs:shutdown()
+    if ecs then ecs:shutdown() end
     env.stop()
   end)
   before_each(function() server:reset() end)

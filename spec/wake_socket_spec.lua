@@ -37,8 +37,8 @@ describe("wake socket", function()
     rt = runtime.core()
   end)
   teardown(function()
-    rt:wake_shutdown()
-    ecs:shutdown()
+    if rt then rt:wake_shutdown() end
+    if ecs then ecs:shutdown() end
     env.stop()
   end)
   before_each(function() server:reset() end)
