@@ -8,7 +8,7 @@
 -- Copas resumes a coroutine when an object it waits on is ready: copas.receive(obj) calls
 -- obj:receive() and, on "timeout", yields obj to Copas, whose LuaSocket select asks
 -- obj:getfd() (a real fd is required) and obj:dirty() (ready without waiting). That protocol,
--- the same from Copas 1.x to 4.x, is all this adapter uses.
+-- which Copas has had since 1.x, is all this adapter uses (specced with Debian's 1.1.7).
 local compat = require("alicloud.compat")
 local runtime = require("alicloud.runtime")
 

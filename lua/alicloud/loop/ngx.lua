@@ -90,7 +90,7 @@ local function deliver(_, att)
   if not ok then
     att.running = false
     runtime.report("alicloud.loop.ngx: cannot connect the delivery socket: " .. tostring(err))
-    if not att.closed then start(att, RESTART_DELAY) end
+    if not att.closed and runtime.busy() then start(att, RESTART_DELAY) end -- a wait retries too
     return
   end
   sock:settimeouts(1000, 1000, READ_TIMEOUT)
