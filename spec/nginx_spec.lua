@@ -294,6 +294,25 @@ describe("loop.ngx across nginx's lifecycle", function()
     assert(ok, err)
   end)
 
+  it("without a writable TMPDIR, delivery falls back to looking every 2 ms, and says so",
+    function()
+      local srv = nginx.start{ main = "env TMPDIR=/nonexistent/alicloud;",
+        http = http_conf(server.endpoint) }
+      local ok, err = pcall(function()
+        server:config{ delay = 0.05 }
+        local status, body = srv:get("/fanout?n=60")
+        assert.are.equal(200, status)
+        assert.matches("^60 ", body)
+        assert.are.equal("12 1\n", select(2, srv:get("/sync")))
+        local stderr = srv:log() -- nginx points the workers' stderr at the error log
+        local _, warnings = stderr:gsub("no delivery socket %(cannot create a directory in "
+          .. "/nonexistent/alicloud: No such file or directory%); polling every 2 ms", "")
+        assert.are.equal(1, warnings, stderr) -- once, however many times it fell back
+      end)
+      clean(stop_cleanly(srv, srv:workers()))
+      assert(ok, err)
+    end)
+
   it("a reload (HUP) with calls in flight: they settle, the old worker exits cleanly with "
     .. "its threads joined, the new one starts afresh", function()
     local srv = nginx.start{ http = http_conf(server.endpoint, {

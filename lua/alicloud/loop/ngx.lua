@@ -27,6 +27,7 @@ local READ_TIMEOUT = 10000
 -- s: a pending timer that nginx runs early ("premature") when the worker starts to shut down
 local SENTINEL_DELAY = 3600
 local RESTART_DELAY = 0.05 -- s before a delivery timer that lost its socket starts again
+local POLL_INTERVAL = 0.002 -- s, when the socket cannot be made (see poll)
 
 local Attachment = {}
 Attachment.__index = Attachment
@@ -75,6 +76,28 @@ local function exiting(att)
   return att.exiting or att.ngx.worker.exiting()
 end
 
+-- Without its socket (say TMPDIR is not writable), the delivery timer still delivers, by
+-- looking every POLL_INTERVAL while calls are pending, and says so once.
+local function poll(att, why)
+  if not att.warned then
+    att.warned = true
+    runtime.report("alicloud.loop.ngx: no delivery socket (" .. tostring(why) .. "); polling every "
+      .. POLL_INTERVAL * 1000 .. " ms while calls are pending")
+  end
+  while not att.closed and runtime.busy() do
+    local ok, err = pcall(runtime.dispatch)
+    if not ok then
+      runtime.report("alicloud.loop.ngx: delivery failed, detaching: " .. tostring(err))
+      att:detach()
+      break
+    end
+    broadcast(att)
+    if not runtime.busy() then break end
+    att.ngx.sleep(POLL_INTERVAL)
+  end
+  att.running = false -- the next call tries the socket again
+end
+
 -- The delivery timer: one at a time. It stays (connecting costs a few syscalls) until the
 -- worker shuts down and nothing is pending.
 local function deliver(_, att)
@@ -87,12 +110,7 @@ local function deliver(_, att)
     ok, err = sock:connect("unix:" .. listener:path())
     if ok then ok, err = listener:accept(rt) else listener:close() end
   end
-  if not ok then
-    att.running = false
-    runtime.report("alicloud.loop.ngx: cannot connect the delivery socket: " .. tostring(err))
-    if not att.closed and runtime.busy() then start(att, RESTART_DELAY) end -- a wait retries too
-    return
-  end
+  if not ok then return poll(att, err) end
   sock:settimeouts(1000, 1000, READ_TIMEOUT)
   local lost
   while not att.closed do
