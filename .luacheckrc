@@ -3,5 +3,5 @@
 std = "min"
 max_line_length = 110
 exclude_files = { "lua/alicloud/catalogue/*" }
-files["spec"] = { std = "lua54+busted" }
+files["spec"] = { std = "min+busted" }
 files["bench"] = { std = "lua54" } -- the benchmarks measure the 5.4 build

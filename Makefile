@@ -3,6 +3,7 @@
 
 # The interpreter the specs, the demo and `all` use; each has its own build directory (below).
 LUA         ?= lua5.4
+SHELL       := /bin/bash
 BUSTED      ?= /usr/bin/busted
 PYTHON      ?= python3
 CC          ?= gcc
@@ -59,9 +60,9 @@ CORE_SPECS  := spec/async_spec.lua spec/promise_spec.lua
 all: $(BUILD)/alicloud/core.so
 
 # Test support: fork() for the fork-safety spec, next to each build's core.so.
-%/spec_fork.so: spec/support/fork.c
+%/spec_fork.so: spec/support/fork.c csrc/lua/lua_compat.h
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -I$(INC_$*) -o $@ $<
+	$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -Icsrc/lua -I$(INC_$*) -o $@ $<
 
 ASAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 TSAN_FLAGS  := -O1 -g -fsanitize=thread
@@ -97,23 +98,36 @@ deps:
 # luacheck's std (see .luacheckrc) catches 5.3+ library calls; luac5.1 catches 5.3+ syntax.
 lint:
 	luacheck -q lua spec examples bench
-	@for f in $$(find lua examples -name '*.lua'); do luac5.1 -p "$$f" || exit 1; done
+	@for f in $$(find lua spec examples -name '*.lua'); do luac5.1 -p "$$f" || exit 1; done
 
 # spec/nginx_spec.lua starts nginx, whose Lua module loads the LuaJIT build, whatever LUA is.
 NGINX_SO    := build-luajit/alicloud/core.so
 
-test: deps all $(BUILD)/spec_fork.so $(NGINX_SO) lint
-	$(call SPEC_ENV,$(BUILD),$(LUA)) $(LUA) $(BUSTED) $(SPECS)
+# Spec files that do not run on an interpreter, and why: each run prints them as NOT RUN.
+SKIP_lua5.3  := spec/soak_spec.lua
+SKIP_lua5.1  := spec/soak_spec.lua
+SKIP_luajit  := spec/soak_spec.lua
+SKIP_WHY     := the soak spec (20,000 calls, minutes) runs on Lua 5.4 only: its time and memory \
+                bounds are 5.4's and its subject, the C core, is the same build for every Lua
+RUN_SPECS    = $(if $(SKIP_$(LUA)),$(filter-out $(SKIP_$(LUA)),$(if $(filter spec,$(SPECS)),$(sort \
+               $(wildcard spec/*_spec.lua)),$(SPECS))),$(SPECS))
 
-# The whole suite on every interpreter, each against its own build; lint once.
+test: deps all $(BUILD)/spec_fork.so lint test-one
+
+# The whole suite on every interpreter, each against its own build; lint once. The summary
+# gives each interpreter's counts.
 test-all: deps lint
-	@for lua in $(LUAS); do \
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; for lua in $(LUAS); do \
 	  echo "=== $$lua"; \
-	  $(MAKE) --no-print-directory test-one LUA=$$lua || exit 1; \
-	done
+	  $(MAKE) --no-print-directory test-one LUA=$$lua 2>&1 | tee -a "$$log"; \
+	  [ "$${PIPESTATUS[0]}" = 0 ] || exit 1; \
+	done; echo "=== summary"; grep -E "^(NOT RUN|[0-9]+ successes)" "$$log"
 
 test-one: $(BUILD)/alicloud/core.so $(BUILD)/spec_fork.so $(NGINX_SO)
-	$(call SPEC_ENV,$(BUILD),$(LUA)) $(LUA) $(BUSTED) $(SPECS)
+	@$(if $(filter-out $(RUN_SPECS),$(filter $(SKIP_$(LUA)),$(SPECS) $(if $(filter spec,$(SPECS)),$(wildcard \
+	  spec/*_spec.lua)))),echo "NOT RUN on $(LUA): $(SKIP_$(LUA)): $(SKIP_WHY)")
+	@echo "$(LUA):"
+	$(call SPEC_ENV,$(BUILD),$(LUA)) $(LUA) $(BUSTED) $(RUN_SPECS)
 
 demo: deps all
 	ALICLOUD_FAKE=1 $(LUA) examples/quickstart.lua

@@ -91,7 +91,7 @@ describe("async calls", function()
       local ecs = env.ecs()
       ecs:enable_async(2, 10)
       local inside_call, ran_inside, ran = false, false, 0
-      local main = coroutine.running()
+      local main = coroutine.running() -- nil on 5.1 and LuaJIT: the main thread
       local function cb()
         if inside_call then ran_inside = true end
         assert.are.equal(main, (coroutine.running()))

@@ -8,7 +8,7 @@ local errors = require("alicloud.errors")
 local function load_catalogue()
   local path = "data/catalogue.json"
   local f = assert(io.open(path, "rb"), "cannot open " .. path)
-  local doc = cjson.decode(f:read("a"))
+  local doc = cjson.decode(f:read("*a"))
   f:close()
   return doc.products
 end

@@ -1,7 +1,10 @@
 -- 2xx bodies are parsed on the worker (simdjson) into a tape that the Lua thread turns into
 -- tables: what each kind of JSON value becomes, and what is refused, sync and async.
 local env = require("spec.support.env")
-local null = require("alicloud.json").null
+local json = require("alicloud.json")
+local compat = require("alicloud.compat")
+local null = json.null
+local math_type = rawget(math, "type") -- 5.3+
 
 describe("JSON bodies", function()
   local server
@@ -45,26 +48,45 @@ describe("JSON bodies", function()
         assert.are.same({ "", "" }, res.list)
       end)
 
+      if compat.has_integers then
       it("makes integers Lua integers, exact to 64 bits, and other numbers floats", function()
         serve('{"i":42,"neg":-7,"zero":0,"whole":3.0,"exp":1e3,"f":1.5,"tiny":-2.5e-3,'
           .. '"big":9007199254740993,"max":9223372036854775807,"min":-9223372036854775808,'
           .. '"u64":9223372036854775808,"huge":123456789012345678901234567890}')
         local res = assert(call())
         for _, k in ipairs({ "i", "neg", "zero", "whole", "exp", "big", "max", "min" }) do
-          assert.are.equal("integer", math.type(res[k]), k)
+          assert.are.equal("integer", math_type(res[k]), k)
         end
         assert.are.same({ 42, -7, 0, 3, 1000 }, { res.i, res.neg, res.zero, res.whole, res.exp })
         assert.are.equal(9007199254740993, res.big) -- past 2^53: still exact
-        assert.are.equal(math.maxinteger, res.max)
-        assert.are.equal(math.mininteger, res.min)
-        assert.are.equal("float", math.type(res.f))
+        assert.are.equal(rawget(math, "maxinteger"), res.max)
+        assert.are.equal(rawget(math, "mininteger"), res.min)
+        assert.are.equal("float", math_type(res.f))
         assert.are.equal(1.5, res.f)
         assert.are.equal(-2.5e-3, res.tiny)
-        assert.are.equal("float", math.type(res.u64))
+        assert.are.equal("float", math_type(res.u64))
         assert.are.equal(9223372036854775808.0, res.u64)
-        assert.are.equal("float", math.type(res.huge))
+        assert.are.equal("float", math_type(res.huge))
         assert.are.equal(1.2345678901234568e29, res.huge)
-      end)
+      end) else
+      it("5.1/LuaJIT: whole numbers within 2^53 as numbers, 64-bit integers past it as strings",
+        function()
+        serve('{"i":42,"neg":-7,"whole":3.0,"exp":1e3,"f":1.5,"top":9007199254740992,'
+          .. '"bottom":-9007199254740992,"big":9007199254740993,"nbig":-9007199254740993,'
+          .. '"max":9223372036854775807,"min":-9223372036854775808,'
+          .. '"u64":9223372036854775808,"huge":123456789012345678901234567890}')
+        local res = assert(call())
+        assert.are.same({ 42, -7, 3, 1000, 1.5 }, { res.i, res.neg, res.whole, res.exp, res.f })
+        assert.are.equal(2 ^ 53, res.top) -- the last whole number a double holds with its neighbours
+        assert.are.equal(-2 ^ 53, res.bottom)
+        assert.are.equal("9007199254740993", res.big) -- a number would round it to 2^53
+        assert.are.equal("-9007199254740993", res.nbig)
+        assert.are.equal("9223372036854775807", res.max)
+        assert.are.equal("-9223372036854775808", res.min)
+        assert.are.equal("number", type(res.u64)) -- past 64 bits: a double, as on 5.3+
+        assert.are.equal(2 ^ 63, res.u64)
+        assert.are.equal(1.2345678901234568e29, res.huge)
+      end) end
 
       it("gives booleans and null", function()
         serve('{"t":true,"f":false,"n":null,"list":[null,true]}')
@@ -129,4 +151,13 @@ describe("JSON bodies", function()
       end)
     end)
   end
+  -- Error bodies (and credential documents) go through lua-cjson, which has only doubles.
+  it("decodes lua-cjson documents with whole numbers exact within 2^53 and rounded past it",
+    function()
+    local doc = assert(json.decode('{"Code":"X","Count":3,"Whole":4.0,"Big":9007199254740993}'))
+    assert.are.equal("3", tostring(doc.Count)) -- an integer on 5.3+, a whole number on 5.1
+    assert.are.equal("4", tostring(doc.Whole))
+    assert.are.equal("number", type(doc.Big)) -- rounded to 2^53 inside lua-cjson, everywhere
+    assert.are.equal(2 ^ 53, doc.Big)
+  end)
 end)

@@ -303,7 +303,9 @@ describe("loop.cqueues", function()
           cq:wrap(function()
             cqueues.sleep(0.1)
             io.write("closing\n")
-            os.exit(0, true) -- lua_close from inside the loop
+            -- lua_close from inside the loop; plain 5.1's os.exit exits without closing, so
+            -- there the loop ends (with this error) and the interpreter closes it after
+            if _VERSION == "Lua 5.1" and not jit then error("closing") else os.exit(0, true) end
           end)
           cq:loop()
         ]], server.endpoint, env.fake.ACCESS_KEY_ID, env.fake.ACCESS_KEY_SECRET))

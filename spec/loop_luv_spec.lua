@@ -246,7 +246,9 @@ describe("loop.luv", function()
           local t = uv.new_timer()
           t:start(100, 0, function()
             io.write("closing\n")
-            os.exit(0, true) -- lua_close from inside the loop
+            -- lua_close from inside the loop; plain 5.1's os.exit exits without closing, so
+            -- there the loop stops and the interpreter closes it as the script ends
+            if _VERSION == "Lua 5.1" and not jit then uv.stop() else os.exit(0, true) end
           end)
           uv.run()
         ]], server.endpoint, env.fake.ACCESS_KEY_ID, env.fake.ACCESS_KEY_SECRET))

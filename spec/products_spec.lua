@@ -8,7 +8,7 @@ local function load_catalogue()
   if catalogue then return catalogue end
   local path = "data/catalogue.json"
   local f = assert(io.open(path, "rb"), "cannot open " .. path)
-  local doc = cjson.decode(f:read("a"))
+  local doc = cjson.decode(f:read("*a"))
   f:close()
   catalogue = doc.products
   return catalogue

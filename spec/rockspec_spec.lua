@@ -1,7 +1,10 @@
 -- The rockspec must install exactly what the build tree runs: every Lua module and C source.
 describe("rockspec", function()
   local spec = {}
-  assert(loadfile("rockspec/alicloud-scm-1.rockspec", "t", spec))()
+  local chunk = assert(loadfile("rockspec/alicloud-scm-1.rockspec", "t", spec))
+  local setfenv = rawget(_G, "setfenv") -- 5.1 and LuaJIT: loadfile takes no environment
+  if setfenv then setfenv(chunk, spec) end
+  chunk()
 
   local function files(cmd)
     local out, p = {}, assert(io.popen(cmd))

@@ -21,7 +21,7 @@ local signer = require("alicloud.signer")
 local function load_vectors()
   local path = "spec/fixtures/signatures.json"
   local f = assert(io.open(path, "rb"), "cannot open " .. path)
-  local doc = cjson.decode(f:read("a"))
+  local doc = cjson.decode(f:read("*a"))
   f:close()
   return doc.vectors
 end

@@ -22,7 +22,7 @@ local alicloud = env.alicloud()
 local function under_memory_tool()
   local f = io.open("/proc/self/maps", "r")
   if not f then return false end
-  local maps = f:read("a")
+  local maps = f:read("*a")
   f:close()
   return maps:find("vgpreload", 1, true) ~= nil or maps:find("libasan", 1, true) ~= nil
 end
@@ -160,7 +160,7 @@ describe("soak", function()
         held[j] = false
       end
     end
-    local half = N // 2
+    local half = math.floor(N / 2)
     for i = 1, half do submit(i) end
     assert.is_true(alicloud.run(120), "first half did not settle " .. tag)
     local lua1, rss1 = memory()

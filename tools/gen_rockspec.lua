@@ -38,7 +38,7 @@ callbacks and a completion fd for event loops.]==],
   license = "Apache-2.0",
 }
 dependencies = {
-  "lua >= 5.4, < 5.5",
+  "lua >= 5.1",
   "lua-cjson",
 }
 external_dependencies = {

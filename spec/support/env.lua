@@ -2,6 +2,8 @@
 -- helpers that observe from outside our code (the server's counters, poll() on the fd).
 local fake = require("spec.support.fake")
 local socket = require("socket")
+local compat = require("alicloud.compat")
+local proc = require("spec.support.proc")
 
 local M = { fake = fake }
 
@@ -88,8 +90,8 @@ local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
--- Runs a child lua5.4 on `script` (with the build tree on its paths); returns its output and
--- how it exited.
+-- Runs a child of the suite's Lua on `script` (with the build tree on its paths); returns
+-- its output and how it exited.
 function M.run_child(script)
   local path = os.tmpname()
   local f = assert(io.open(path, "w"))
@@ -97,14 +99,12 @@ function M.run_child(script)
     string.format("package.cpath = %q .. package.cpath\n", package.cpath:match("^[^;]*;") or ""),
     script)
   f:close()
-  local p = io.popen((os.getenv("ALICLOUD_LUA") or "lua5.4") .. " " .. path .. " 2>&1")
-  local out = p:read("a")
-  local ok, how, code = p:close()
+  local out, ok, how, code = proc.read(proc.lua .. " " .. path .. " 2>&1")
   os.remove(path)
   return out, ok, how, code
 end
 
---- Runs `code` in a child lua5.4 (same LUA_PATH/LUA_CPATH) with extra environment variables
+--- Runs `code` in a child interpreter (the suite's; same LUA_PATH/LUA_CPATH) with extra environment variables
 -- `vars` (a table; false unsets one). Returns its stdout, its stderr and whether it exited 0.
 function M.run_lua(code, vars)
   local script, out, err = os.tmpname(), os.tmpname(), os.tmpname()
@@ -115,18 +115,18 @@ function M.run_lua(code, vars)
   for k, v in pairs(vars or {}) do
     if v == false then unset[#unset + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. shell_quote(v) end
   end
-  local prefix = table.move(set, 1, #set, #unset + 1, unset)
-  local ok = os.execute(string.format("env %s lua5.4 %s >%s 2>%s </dev/null",
-    table.concat(prefix, " "), shell_quote(script), shell_quote(out), shell_quote(err)))
+  local prefix = compat.move(set, 1, #set, #unset + 1, unset)
+  local ok = proc.execute(string.format("env %s %s %s >%s 2>%s </dev/null",
+    table.concat(prefix, " "), proc.lua, shell_quote(script), shell_quote(out), shell_quote(err)))
   local function slurp(path)
     local h = io.open(path, "r")
-    local text = h and h:read("a") or ""
+    local text = h and h:read("*a") or ""
     if h then h:close() end
     os.remove(path)
     return text
   end
   os.remove(script)
-  return slurp(out), slurp(err), ok == true
+  return slurp(out), slurp(err), ok
 end
 
 --- A loopback port where a TCP connect never completes: a listening socket with a backlog of
@@ -163,7 +163,7 @@ end
 --- This process's resident set size in KiB (VmRSS in /proc/self/status).
 function M.rss_kb()
   local f = assert(io.open("/proc/self/status", "r"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return tonumber(text:match("VmRSS:%s*(%d+)"))
 end

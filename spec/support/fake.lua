@@ -10,6 +10,7 @@ local http = require("socket.http")
 local ltn12 = require("ltn12")
 local socket = require("socket")
 local cjson = require("cjson")
+local proc = require("spec.support.proc")
 
 local M = {
   ACCESS_KEY_ID = "ak-test",
@@ -32,7 +33,7 @@ end
 local function read_file(path)
   local f = io.open(path, "r")
   if not f then return nil end
-  local data = f:read("a")
+  local data = f:read("*a")
   f:close()
   return data
 end
@@ -52,9 +53,10 @@ local function alive(pid)
 end
 
 -- Debian's lua-cjson decodes every number as a float under Lua 5.4.
+local compat = require("alicloud.compat")
 local function integerize(v)
   if type(v) == "number" then
-    return math.tointeger(v) or v
+    return compat.tointeger(v) or v
   elseif type(v) == "table" then
     for k, x in pairs(v) do v[k] = integerize(x) end
   end
@@ -136,7 +138,7 @@ local function spawn(what, opts, script, args)
   local line = table.concat(cmd, " ") .. " </dev/null >/dev/null 2>"
     .. (log_file and shell_quote(log_file) or "&2") .. " & echo $!"
   local p = assert(io.popen(line, "r"))
-  local pid = tonumber(p:read("l"))
+  local pid = tonumber(p:read("*l"))
   p:close()
 
   local function fail(why)
@@ -170,7 +172,7 @@ local function spawn(what, opts, script, args)
 end
 
 local function run(cmd)
-  local ok = os.execute(UNSANITIZED .. " " .. cmd .. " >/dev/null 2>&1")
+  local ok = proc.execute(UNSANITIZED .. " " .. cmd .. " >/dev/null 2>&1")
   if not ok then error("command failed: " .. cmd, 3) end
 end
 
@@ -183,7 +185,7 @@ end
 -- Returns the directory and { name = { cert, key } }.
 function M.make_certs()
   local p = assert(io.popen(UNSANITIZED .. " mktemp -d /tmp/alicloud-tls.XXXXXX", "r"))
-  local dir = p:read("l")
+  local dir = p:read("*l")
   p:close()
   assert(dir and dir ~= "", "mktemp -d failed")
   local q = shell_quote

@@ -6,6 +6,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "lua_compat.h" /* the module's: luaL_newlib on 5.1 */
+
 static int l_fork(lua_State *L)
 {
     pid_t pid = fork();
