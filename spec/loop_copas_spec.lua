@@ -150,14 +150,16 @@ describe("loop.copas", function()
   it("the delivery coroutine lives only while calls are pending", function()
     local att = copas_loop.attach(copas)
     assert.is_false(att.running) -- idle: attaching alone starts nothing
+    -- Copas 1.x runs a new coroutine at once, up to its first wait: on a busy machine the
+    -- result may already be there, and then the delivery coroutine has come and gone
     local p = ecs:DescribeRegionsAsync({})
-    assert.is_true(att.running)
+    assert.is_true(att.running or p:status() == "fulfilled")
     assert.is_true(step_until(function() return p:status() ~= "pending" end))
     copas.step(0) -- the delivery coroutine sees the idle runtime and ends
     assert.is_false(att.running)
     assert.are.equal("fulfilled", p:status())
     local q = ecs:DescribeRegionsAsync({}) -- work again after idle: a new one starts
-    assert.is_true(att.running)
+    assert.is_true(att.running or q:status() == "fulfilled")
     assert.is_true(step_until(function() return q:status() ~= "pending" end))
   end)
 
