@@ -121,7 +121,7 @@ test-all: deps lint
 	  echo "=== $$lua"; \
 	  $(MAKE) --no-print-directory test-one LUA=$$lua 2>&1 | tee -a "$$log"; \
 	  [ "$${PIPESTATUS[0]}" = 0 ] || exit 1; \
-	done; echo "=== summary"; grep -E "^(NOT RUN|[0-9]+ successes)" "$$log"
+	done; echo "=== summary"; grep -E "^(NOT RUN|[0-9]+ successes|(lua5\.[0-9]|luajit):$$)" "$$log"
 
 test-one: $(BUILD)/alicloud/core.so $(BUILD)/spec_fork.so $(NGINX_SO)
 	@$(if $(filter-out $(RUN_SPECS),$(filter $(SKIP_$(LUA)),$(SPECS) $(if $(filter spec,$(SPECS)),$(wildcard \
@@ -198,15 +198,29 @@ catalogue:
 rockspec:
 	$(LUA) tools/gen_rockspec.lua
 
-# Builds and installs with luarocks into a throwaway tree, then loads the installed module.
+# Builds and installs with luarocks into a throwaway tree for each Lua version (from a copy of
+# the sources: luarocks compiles next to them), then loads the installed module; the 5.1
+# build is loaded by LuaJIT as well, as OpenResty would load it.
+ROCK_LUAS   ?= 5.4 5.3 5.1
+ROCK_CHECK  := local a = require("alicloud"); local core = package.loaded["alicloud.core"]; \
+               assert(core.version == a.VERSION); io.write("alicloud ", a.VERSION, " on ", \
+               jit and jit.version or _VERSION, ": ok\n")
+
 rock: deps
-	@tree=$$(mktemp -d) && \
-	luarocks --lua-version=5.4 --tree="$$tree" make --deps-mode=none \
-	  rockspec/alicloud-scm-1.rockspec >/dev/null && \
-	LUA_PATH_5_4="$$tree/share/lua/5.4/?.lua;$$tree/share/lua/5.4/?/init.lua;;" \
-	LUA_CPATH_5_4="$$tree/lib/lua/5.4/?.so;;" $(LUA) -e \
-	  'local a = require("alicloud"); assert(package.searchpath("alicloud.core", package.cpath):find("'"$$tree"'", 1, true)); print("luarocks build ok: alicloud " .. a.VERSION)'; \
-	rc=$$?; rm -rf "$$tree"; exit $$rc
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	for v in $(ROCK_LUAS); do \
+	  mkdir -p "$$tmp/src-$$v" && cp -r rockspec csrc lua "$$tmp/src-$$v/" && \
+	  (cd "$$tmp/src-$$v" && luarocks --lua-version=$$v --tree="$$tmp/tree-$$v" make \
+	    --deps-mode=none rockspec/alicloud-scm-1.rockspec >"$$tmp/log-$$v" 2>&1) || \
+	    { cat "$$tmp/log-$$v"; echo "luarocks build for Lua $$v failed"; exit 1; }; \
+	  lp="$$tmp/tree-$$v/share/lua/$$v/?.lua;$$tmp/tree-$$v/share/lua/$$v/?/init.lua;;"; \
+	  cp="$$tmp/tree-$$v/lib/lua/$$v/?.so;;"; \
+	  for lua in lua$$v $$([ $$v = 5.1 ] && echo luajit); do \
+	    (cd "$$tmp" && env -u LUA_PATH -u LUA_CPATH LUA_PATH="$$lp" LUA_CPATH="$$cp" \
+	      LUA_PATH_$${v/./_}="$$lp" LUA_CPATH_$${v/./_}="$$cp" $$lua -e \
+	      'assert(package.cpath:find("'"$$tmp"'", 1, true)); $(ROCK_CHECK)') || exit 1; \
+	  done; \
+	done
 
 clean:
 	rm -rf build build-5.3 build-5.1 build-luajit build-asan build-tsan build-fuzz

@@ -22,7 +22,7 @@
  * canonical_request + hashed_payload + signed_headers (v3), authorization (roa, v3).
  * Misuse raises. The secret never appears in the result or in an error message.
  *
- * Memory: the C arrays live in a to-be-closed userdata (also __gc), so a Lua error raised
+ * Memory: the C arrays live in a to-be-closed userdata (__gc before 5.4), so a Lua error raised
  * half-way through collecting frees them; every collected string is anchored in a table on
  * the stack, so the pointers stay valid until acs_sign has run. */
 #include "signer.h"
