@@ -43,7 +43,8 @@ OPT         ?= -O2 -g
 # Debian packages: what `make deps` installs when missing.
 DEB_PKGS    := gcc g++ make pkg-config lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev \
                luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
-               libsimdjson-dev lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues python3 valgrind luarocks
+               libsimdjson-dev lua-cjson lua-busted lua-check lua-socket lua-luv lua-cqueues lua-copas \
+               nginx libnginx-mod-http-lua lua-resty-core python3 valgrind luarocks
 
 # Specs run against the build tree, never an installed copy.
 # Every interpreter's path variables, so that the child processes some specs start (with
@@ -103,6 +104,9 @@ lint:
 	luacheck -q lua spec examples bench bin/alicloud
 	@for f in $$(find lua spec examples -name '*.lua') bin/alicloud; do luac5.1 -p "$$f" || exit 1; done
 
+# spec/nginx_spec.lua starts nginx, whose Lua module loads the LuaJIT build, whatever LUA is.
+NGINX_SO    := build-luajit/alicloud/core.so
+
 # Spec files that do not run on an interpreter, and why: each run prints them as NOT RUN.
 SKIP_lua5.3  := spec/soak_spec.lua
 SKIP_lua5.1  := spec/soak_spec.lua
@@ -123,7 +127,7 @@ test-all: deps lint
 	  [ "$${PIPESTATUS[0]}" = 0 ] || exit 1; \
 	done; echo "=== summary"; grep -E "^(NOT RUN|[0-9]+ successes|(lua5\.[0-9]|luajit):$$)" "$$log"
 
-test-one: $(BUILD)/alicloud/core.so $(BUILD)/spec_fork.so
+test-one: $(BUILD)/alicloud/core.so $(BUILD)/spec_fork.so $(NGINX_SO)
 	@$(if $(filter-out $(RUN_SPECS),$(filter $(SKIP_$(LUA)),$(SPECS) $(if $(filter spec,$(SPECS)),$(wildcard \
 	  spec/*_spec.lua)))),echo "NOT RUN on $(LUA): $(SKIP_$(LUA)): $(SKIP_WHY)")
 	@echo "$(LUA):"

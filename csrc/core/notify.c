@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Workers push without a lock: a finished task goes onto `incoming`, a stack the Lua thread
@@ -30,6 +31,7 @@ struct acs_notify {
     int woken;                    /* the Lua thread's: a wake-up byte is counted in owed */
     int fds[2];                   /* [0] read, [1] write; both non-blocking, close-on-exec */
     int generation;               /* fork generation at creation: a forked child leaves it alone */
+    _Atomic int signal_fd;        /* -1, or a socket that gets every byte too (wake.h) */
 };
 
 acs_notify *acs_notify_new(char *err, size_t errlen)
@@ -46,6 +48,7 @@ acs_notify *acs_notify_new(char *err, size_t errlen)
     }
     atomic_init(&n->refs, 1);
     atomic_init(&n->incoming, NULL);
+    atomic_init(&n->signal_fd, -1);
     n->generation = acs_fork_generation();
     return n;
 }
@@ -73,6 +76,8 @@ void acs_notify_release(acs_notify *n)
     release_list(n->ready);
     close(n->fds[0]);
     close(n->fds[1]);
+    if (atomic_load(&n->signal_fd) >= 0)
+        close(atomic_load(&n->signal_fd));
     free(n);
 }
 
@@ -95,7 +100,20 @@ static int write_byte(acs_notify *n)
     do
         w = write(n->fds[1], &byte, 1);
     while (w < 0 && errno == EINTR);
+    int s = atomic_load_explicit(&n->signal_fd, memory_order_acquire);
+    if (s >= 0) /* full: the peer has bytes to read already; closed: nobody listens */
+        (void)!send(s, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     return w == 1;
+}
+
+int acs_notify_signal_fd(const acs_notify *n)
+{
+    return atomic_load_explicit(&n->signal_fd, memory_order_acquire);
+}
+
+void acs_notify_set_signal_fd(acs_notify *n, int fd)
+{
+    atomic_store_explicit(&n->signal_fd, fd, memory_order_release);
 }
 
 /* Reads the bytes the Lua thread owes that are there. One still being written (by a worker

@@ -39,6 +39,12 @@ size_t acs_notify_pop(acs_notify *n, acs_task **out, size_t max);
 /* Makes the fd readable without a task (the Lua side has deferred work to run). */
 void acs_notify_wake(acs_notify *n);
 
+/* A connected socket that gets a copy of every byte written to the pipe (wake.h), or -1.
+ * Set once, from the Lua thread, before it matters; n owns it then and closes it at release.
+ * Replace it only by dup3 onto the same number: workers may be writing to it. */
+int acs_notify_signal_fd(const acs_notify *n);
+void acs_notify_set_signal_fd(acs_notify *n, int fd);
+
 /* Blocks up to timeout seconds (< 0: forever) until the fd is readable; 1 readable, 0 not. */
 int acs_notify_wait(acs_notify *n, double timeout);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "wake_socket.h"
 #include "exec.h"
 
 lacs_runtime *lacs_check_runtime(lua_State *L, int i)
@@ -13,6 +14,11 @@ lacs_runtime *lacs_check_runtime(lua_State *L, int i)
     if (acs_notify_forked(rt->notify))
         luaL_error(L, "alicloud runtime belongs to the parent process");
     return rt;
+}
+
+acs_notify *lacs_check_notify(lua_State *L, int i)
+{
+    return lacs_check_runtime(L, i)->notify;
 }
 
 static int runtime_forked(lua_State *L)
@@ -140,6 +146,7 @@ void lacs_runtime_register(lua_State *L)
         {"fd", runtime_fd},     {"pop", runtime_pop},         {"wake", runtime_wake},
         {"wait", runtime_wait}, {"perform", runtime_perform}, {"close", runtime_close},
         {"forked", runtime_forked},
+        {"wake_listen", lacs_wake_listen}, {"wake_shutdown", lacs_wake_shutdown},
         {NULL, NULL}};
     lacs_new_class(L, RUNTIME_MT, methods, runtime_close);
 }

@@ -135,16 +135,18 @@ end
 
 -- Calls ------------------------------------------------------------------------------------
 
-local function perform(task, raw)
+local function perform(self, task, raw)
+  local w = runtime.waiter() -- an event loop whose thread must not block runs it (nginx)
+  if w and w.perform then return w.perform(self, task, raw) end
   local value, plain = runtime.core():perform(task)
   if plain then return response.remember(value, task) end -- metadata stays with the task
   return response.finish(value, raw)
 end
 
 -- A sync call watched by the debug log or hooks (observe.start): told when it returns.
-local function perform_watched(watch, task, raw)
-  if not watch then return perform(task, raw) end
-  local res, err = perform(task, raw)
+local function perform_watched(self, watch, task, raw)
+  if not watch then return perform(self, task, raw) end
+  local res, err = perform(self, task, raw)
   observe.finish(watch, res, err)
   return res, err
 end
@@ -155,7 +157,7 @@ function Client:call(action, p, opts)
   if p ~= nil and type(p) ~= "table" then error("call: params must be a table", 2) end
   local task, err = request.for_action(self, action, p, opts, 2)
   if not task then return nil, err end
-  return perform_watched(observe.start(self, action, task, opts), task, opts and opts.raw)
+  return perform_watched(self, observe.start(self, action, task, opts), task, opts and opts.raw)
 end
 
 --- The CommonRequest (the Go SDK's ProcessCommonRequest): any action, RPC or ROA, with
@@ -163,7 +165,7 @@ end
 function Client:request(req)
   local task, err = request.for_common(self, req, 2)
   if not task then return nil, err end
-  return perform_watched(observe.start(self, req.action, task, req), task, req.raw)
+  return perform_watched(self, observe.start(self, req.action, task, req), task, req.raw)
 end
 
 local function settle(p, value, plain)

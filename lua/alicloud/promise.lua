@@ -125,7 +125,7 @@ function Promise:wait(timeout)
   if timeout ~= nil and type(timeout) ~= "number" then
     error("wait: timeout must be a number of seconds", 2)
   end
-  local ok, err = runtime.drive(function() return self._state ~= "pending" end, timeout)
+  local ok, err = runtime.drive(function() return self._state ~= "pending" end, timeout, self)
   if not ok then return nil, err end
   if self._state == "fulfilled" then return self._value end
   return nil, self._value
@@ -163,6 +163,12 @@ end
 -- adapter), then returns res, or nil and err. Outside one: the same as wait().
 function Promise:await()
   local co, main = compat.running()
+  local w = self._state == "pending" and runtime.waiter()
+  if w and w.await then -- an event loop that suspends coroutines its own way (nginx, Copas)
+    local handled, err = w.await(self, owned[co] ~= nil)
+    if handled == nil and err ~= nil then return nil, err end
+    if handled then return self:_outcome() end
+  end
   if main or not compat.isyieldable() then return self:wait() end
   if self._state == "pending" then
     -- A bare yield in a cqueues-managed coroutine would go to cqueues: its adapter waits there.
@@ -181,6 +187,11 @@ function Promise:await()
       waiting[co] = nil
     end
   end
+  return self:_outcome()
+end
+
+-- res, or nil and err (pending: nil, nil).
+function Promise:_outcome()
   if self._state == "fulfilled" then return self._value end
   return nil, self._value
 end

@@ -28,6 +28,7 @@ local function fresh()
     depth = 0,          -- > 0 while dispatching
     host = nil,         -- the alicloud module table (for on_error)
     watchers = {},      -- fn -> true: event-loop adapters told busy/idle (M.watch)
+    waiter = nil,       -- how a loop whose thread must not block waits (M.set_waiter)
   }
 end
 
@@ -36,7 +37,7 @@ end
 -- nothing in the child waits for them forever, and handlers already queued still run.
 local function after_fork(reg, old)
   local R = fresh()
-  R.host = old.host
+  R.host, R.waiter = old.host, old.waiter
   R.timers = old.timers -- Lua only: they go on in the child
   for i = old.jhead, old.jtail do
     local t = R.jtail + 1
@@ -116,6 +117,26 @@ function M.watch(fn)
   local R = state()
   R.watchers[fn] = true
   return function() R.watchers[fn] = nil end
+end
+
+--- For event-loop adapters that own how this thread waits (nginx must never block its worker;
+-- Copas resumes only coroutines that yield to it). `w` has any of:
+--   wait(done, timeout, p) -> true | nil, err: replaces drive's blocking loop (p: the promise
+--     waited for, if any; done nil: until the next delivery or the timeout);
+--   await(p, owned) -> true when it suspended this coroutine its own way until p settled, false
+--     to leave the await to the promise (owned: an alicloud.async coroutine), nil, err to fail;
+--   perform(client, task, raw) -> res | nil, err: runs a sync call instead of this thread.
+-- nil removes it. One at a time: installing another while one is set raises.
+function M.set_waiter(w)
+  local R = state()
+  if w ~= nil and R.waiter ~= nil and R.waiter ~= w then
+    error("alicloud: another event loop already owns waiting; detach it first", 2)
+  end
+  R.waiter = w
+end
+
+function M.waiter()
+  return state().waiter
 end
 
 --- Runs fn(a, b) at the next delivery, never now.
@@ -293,16 +314,21 @@ function M.has_jobs()
 end
 
 --- Blocks until the fd is readable or `timeout` seconds pass (nil: no limit), or until the
--- next timer is due, whichever is first.
+-- next timer is due, whichever is first; with a waiter, until its next delivery instead.
 function M.wait_fd(timeout)
+  local R = checked()
   local due = M.next_due()
   if due and (not timeout or due < timeout) then timeout = due end
-  return checked().core:wait(timeout or -1)
+  local w = R.waiter
+  if w and w.wait then return (w.wait(nil, timeout)) end
+  return R.core:wait(timeout or -1)
 end
 
 --- Delivers until `done()` is true. Returns true, or nil and an error on timeout or when
--- nothing left could make done() true.
-function M.drive(done, timeout)
+-- nothing left could make done() true. `p`: the promise waited for, if any (for the waiter).
+function M.drive(done, timeout, p)
+  local w = state().waiter
+  if w and w.wait then return w.wait(done, timeout, p) end
   local deadline = timeout and core.now() + timeout
   M.dispatch()
   while not done() do
