@@ -8,6 +8,8 @@ local json = require("alicloud.json")
 local params = require("alicloud.cli_params")
 local runtime = require("alicloud.runtime")
 
+local CODES = alicloud.errors.CODES
+
 local M = {}
 
 local function is_terminal(fd)
@@ -80,21 +82,21 @@ function M.run(client, o)
     local ok, line = pcall(json.encode, err and { error = require("alicloud.cli").error_table(err) }
       or { ok = res })
     if not ok then
-      line = json.encode({ error = { code = "SDK.InvalidResponse", message = tostring(line) } })
+      line = json.encode({ error = { code = CODES.INVALID_RESPONSE, message = tostring(line) } })
       err = true
     end
     results[i] = line
     done = done + 1
     if err then
       failed = failed + 1
-      if type(err) == "table" and err.code == "SDK.Cancelled" then cancelled = cancelled + 1 end
+      if type(err) == "table" and err.code == CODES.CANCELLED then cancelled = cancelled + 1 end
     end
   end
 
   local function submit(i, line)
     local p, why = json.decode(line)
     if type(p) ~= "table" or (next(p) ~= nil and p[1] ~= nil) then
-      settle(i, nil, { code = "SDK.InvalidParam", kind = "client",
+      settle(i, nil, { code = CODES.INVALID_PARAM, kind = "client",
         message = string.format("line %d is not a JSON object of parameters%s", i,
           why and (": " .. why) or "") })
       return

@@ -19,7 +19,7 @@ function M.schema(product, action)
 end
 
 local function invalid(name, why)
-  return errors.client("SDK.InvalidParam", string.format("--%s: %s", name, why),
+  return errors.client(errors.CODES.INVALID_PARAM, string.format("--%s: %s", name, why),
     { parameter = name })
 end
 

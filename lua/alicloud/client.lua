@@ -232,7 +232,7 @@ end
 --- Submits a built task to the pool; returns a promise. `watch`: observe.start's, if any.
 function Client:_submit(task, raw, cb, watch)
   if not self._pool then
-    return rejected(errors.client("SDK.AsyncFunctionNotEnabled",
+    return rejected(errors.client(errors.CODES.ASYNC_NOT_ENABLED,
       "Async function is not enabled in client, please invoke 'client:enable_async' first"), cb)
   end
   local policy, bound, slack = self.settings.queue_full, self._bound, self._slack
@@ -250,10 +250,10 @@ function Client:_submit(task, raw, cb, watch)
     runtime.release(slot)
     local err
     if st == "closed" then
-      err = errors.client("SDK.ClientClosed",
+      err = errors.client(errors.CODES.CLIENT_CLOSED,
         "the client was shut down; call enable_async to start a new pool")
     else
-      err = errors.client("SDK.TaskQueueFull", string.format(
+      err = errors.client(errors.CODES.TASK_QUEUE_FULL, string.format(
         "the task queue is full (%d queued); retry later or use queue_full = \"block\"",
         self._pool:queued()))
     end

@@ -74,7 +74,7 @@ end
 
 local function describe_action(p, name)
   local a, _, msg = products.action(p, name)
-  if not a then return nil, errors.client("SDK.InvalidAction", msg) end
+  if not a then return nil, errors.client(errors.CODES.INVALID_ACTION, msg) end
   return setmetatable({ product = p.name, name = a.name, version = a.version or p.version,
     method = a.method, style = a.style, path = a.path, read_only = a.read_only,
     paging = copy(a.paging), params = param_list(a.schema) }, Action)
@@ -95,7 +95,7 @@ function M.describe(product, action)
     local set = {}
     for _, n in ipairs(products.names()) do set[n] = true end
     local guess = products.suggest(product, set)
-    return nil, errors.client("SDK.InvalidProduct", string.format("no product %q in the catalogue%s",
+    return nil, errors.client(errors.CODES.INVALID_PRODUCT, string.format("no product %q in the catalogue%s",
       product, guess and string.format("; did you mean %q?", guess) or ""))
   end
   if action then return describe_action(p, action) end

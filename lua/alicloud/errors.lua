@@ -18,6 +18,7 @@ M.CODES = {
   INVALID_ACTION = "SDK.InvalidAction",
   INVALID_PARAM = "SDK.InvalidParam",
   INVALID_PRODUCT = "SDK.InvalidProduct",
+  NOT_YIELDABLE = "SDK.NotYieldable",
   TASK_QUEUE_FULL = "SDK.TaskQueueFull",
   WAIT_TIMEOUT = "SDK.WaitTimeout",
   WAITER_TIMEOUT = "SDK.WaiterTimeout",

@@ -47,7 +47,7 @@ local function spec_for(client, action, opts, what, level)
   if opts.paging ~= nil then return check_spec(opts.paging, what, level + 1) end
   local def, guess = products.action(client.product, action)
   if not def then -- the error the call itself would give
-    return nil, errors.client("SDK.InvalidAction", string.format("%s has no action '%s'%s",
+    return nil, errors.client(errors.CODES.INVALID_ACTION, string.format("%s has no action '%s'%s",
       client.product.name, action, guess and ("; did you mean " .. guess .. "?") or ""))
   end
   if not def.paging then
@@ -152,7 +152,7 @@ function M.advance(w, res)
       w.done = true
     elseif token == w.token then
       w.done = true
-      return items, errors.client("SDK.InvalidResponse", string.format(
+      return items, errors.client(errors.CODES.INVALID_RESPONSE, string.format(
         "%s answered with the %s it was sent (%q): its pages would never end",
         w.action, w.spec.token_out, token))
     else

@@ -199,7 +199,7 @@ end
 -- What a call raised while being built (unsendable parameters), as SDK.InvalidParam.
 local function invalid_param(err)
   if errors.is(err) then return err end
-  return errors.client("SDK.InvalidParam", tostring(err))
+  return errors.client(errors.CODES.INVALID_PARAM, tostring(err))
 end
 
 
@@ -323,7 +323,7 @@ function M.for_action(client, action, p, opts, level)
     local suggestion
     def, suggestion = products.action(client.product, action)
     if not def then
-      return nil, errors.client("SDK.InvalidAction", string.format("%s has no action '%s'%s",
+      return nil, errors.client(errors.CODES.INVALID_ACTION, string.format("%s has no action '%s'%s",
         client.product.name, action, suggestion and ("; did you mean " .. suggestion .. "?") or ""))
     end
     actions[action] = def

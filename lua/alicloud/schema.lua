@@ -21,7 +21,7 @@ for name in ([[RegionId Action Version Format AccessKeyId SecurityToken BearerTo
 end
 
 local function invalid(path, fmt, ...)
-  error(errors.client("SDK.InvalidParam", string.format("parameter '%s' ", path)
+  error(errors.client(errors.CODES.INVALID_PARAM, string.format("parameter '%s' ", path)
     .. string.format(fmt, ...), { parameter = path }), 0)
 end
 
@@ -71,7 +71,7 @@ end
 
 local function unknown(path, name, set, where)
   local guess = products.suggest(name, set)
-  error(errors.client("SDK.InvalidParam", string.format("%s has no parameter '%s'%s "
+  error(errors.client(errors.CODES.INVALID_PARAM, string.format("%s has no parameter '%s'%s "
     .. "(opts.unchecked = true sends it as it is)", where, path,
     guess and string.format("; did you mean '%s'?", guess) or ""), { parameter = path }), 0)
 end

@@ -75,7 +75,7 @@ end
 local function holds(predicate, res)
   local ok, v = pcall(predicate, res)
   if not ok then
-    return nil, errors.from_raised(v, "SDK.HandlerError")
+    return nil, errors.from_raised(v, errors.CODES.HANDLER)
   end
   return v and true or false
 end

@@ -46,7 +46,7 @@ local function ngx_api()
 end
 
 local function not_yieldable(why)
-  return nil, errors.client("SDK.NotYieldable", "alicloud: cannot wait here without blocking "
+  return nil, errors.client(errors.CODES.NOT_YIELDABLE, "alicloud: cannot wait here without blocking "
     .. "the nginx worker (" .. why .. "); wait in rewrite, access, content or a timer, "
     .. "or pass a callback")
 end
@@ -171,7 +171,7 @@ local function on_busy(att, busy)
 end
 
 local function deadlock()
-  return nil, errors.client("SDK.Deadlock", "nothing is pending that could settle this wait")
+  return nil, errors.client(errors.CODES.DEADLOCK, "nothing is pending that could settle this wait")
 end
 
 -- The waiter's wait: until done() (nil: the next delivery), suspending this request on a
@@ -198,7 +198,7 @@ local function wait(att, done, timeout, p)
     local left = deadline and deadline - ngx.now()
     if left and left <= 0 then
       if done == nil then return true end
-      return nil, errors.client("SDK.WaitTimeout",
+      return nil, errors.client(errors.CODES.WAIT_TIMEOUT,
         string.format("still pending after %.3f s", timeout))
     end
     if not p then att.waiters[sema] = true end
@@ -224,7 +224,7 @@ local function perform(att, client, task, raw)
     local st = att.pool:submit(task, 0, 0, slot)
     if st ~= "ok" then
       runtime.release(slot)
-      return nil, errors.client("SDK.TaskQueueFull", string.format(
+      return nil, errors.client(errors.CODES.TASK_QUEUE_FULL, string.format(
         "the sync call pool of alicloud.loop.ngx is %s (%d queued)", st, att.pool:queued()))
     end
     p = promise.new(task, client, raw)
