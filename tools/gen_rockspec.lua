@@ -41,11 +41,12 @@ source = {
 @SOURCE@
 }
 description = {
-  summary = "Alibaba Cloud OpenAPI for Lua 5.4: sync and async calls on a C worker pool",
+  summary = "Alibaba Cloud OpenAPI for Lua 5.1-5.4 and LuaJIT: sync and async calls in C",
   detailed = [==[
-Calls any Alibaba Cloud OpenAPI action (RPC or ROA, signature v1 or V3) from Lua 5.4,
-synchronously or asynchronously on worker threads in C (libcurl + OpenSSL), with promises,
-callbacks and a completion fd for event loops.]==],
+Calls any Alibaba Cloud OpenAPI action (RPC or ROA, signature v1 or V3) from Lua 5.4, 5.3,
+5.1 or LuaJIT (also inside nginx's Lua module), synchronously or asynchronously on worker
+threads in C (libcurl + OpenSSL), with typed parameters from the catalogue, paginators and
+waiters, promises, callbacks, a completion fd for event loops, and an `alicloud` command line.]==],
   license = "Apache-2.0",
 }
 dependencies = {
