@@ -46,8 +46,7 @@ static int finish(acs_http *h, acs_task *t)
     res->total_s = acs_now() - t->submitted_at;
     res->retryable = acs_retry_decide(&t->req, res) != ACS_RETRY_NO;
     /* Nothing reads the request any more: its memory goes now rather than at delivery, which
-     * may be a queue's length away. (Freed at delivery by the Lua thread, which allocated it,
-     * glibc's arena lock waits fell, but peak memory rose 1 MiB for no CPU measured.) */
+     * may be a queue's length away (docs/PERFORMANCE.md, "Memory"). */
     acs_request_free(&t->req);
     acs_request_init(&t->req);
     return 1;
