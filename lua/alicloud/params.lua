@@ -59,6 +59,8 @@ end
 
 M.scalar = scalar
 M.flatten_into = flatten_into
+--- A table's keys in the order parameters are sent: numbers first, then strings, each sorted.
+M.sorted_keys = sorted_keys
 
 --- True when `v` came from as_json.
 function M.is_json_param(v)

@@ -25,16 +25,7 @@ local function invalid(path, fmt, ...)
     .. string.format(fmt, ...), { parameter = path }), 0)
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b)
-    local ta, tb = type(a), type(b)
-    if ta ~= tb then return ta == "number" end
-    return a < b
-  end)
-  return keys
-end
+local sorted_keys = params.sorted_keys
 
 local function describe_value(v)
   if type(v) == "string" then return string.format("%q", v) end
