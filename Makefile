@@ -222,7 +222,7 @@ ROCK_CHECK  := local a = require("alicloud"); local core = package.loaded["alicl
 rock: deps
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	for v in $(ROCK_LUAS); do \
-	  mkdir -p "$$tmp/src-$$v" && cp -r rockspec csrc lua "$$tmp/src-$$v/" && \
+	  mkdir -p "$$tmp/src-$$v" && cp -r rockspec csrc lua bin "$$tmp/src-$$v/" && \
 	  (cd "$$tmp/src-$$v" && luarocks --lua-version=$$v --tree="$$tmp/tree-$$v" make \
 	    --deps-mode=none rockspec/alicloud-scm-1.rockspec >"$$tmp/log-$$v" 2>&1) || \
 	    { cat "$$tmp/log-$$v"; echo "luarocks build for Lua $$v failed"; exit 1; }; \
