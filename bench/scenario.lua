@@ -36,7 +36,7 @@ local RID = "B5C1E0F2-3A4D-4E6F-8A9B-0C1D2E3F4A5B"
 local function vm_hwm_kb()
   local f = io.open("/proc/self/status", "r")
   if not f then return -1 end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return tonumber(s:match("VmHWM:%s*(%d+)")) or -1
 end

@@ -1,5 +1,6 @@
 -- The `alicloud` command line, run as a process against the fake cloud, its output parsed.
 local env = require("spec.support.env")
+local proc = require("spec.support.proc")
 local cjson = require("cjson")
 local socket = require("socket")
 
@@ -9,7 +10,7 @@ end
 
 local function slurp(path)
   local f = io.open(path, "r")
-  local text = f and f:read("a") or ""
+  local text = f and f:read("*a") or ""
   if f then f:close() end
   return text
 end
@@ -52,19 +53,19 @@ describe("command line", function()
     for k, v in pairs(all) do
       if v == false then unset[#unset + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. q(v) end
     end
-    return "env " .. table.concat(unset, " ") .. " " .. table.concat(set, " ") .. " bin/alicloud " .. args
+    return "env " .. table.concat(unset, " ") .. " " .. table.concat(set, " ") .. " " .. proc.lua
+      .. " bin/alicloud " .. args
   end
 
   -- Runs the command line; returns stdout, stderr and the exit status.
   local function run(args, vars, stdin)
     local out, err = os.tmpname(), os.tmpname()
-    local ok, how, code = os.execute(command(args, vars) .. " >" .. out .. " 2>" .. err .. " <"
+    local _, _, how, code = proc.read(command(args, vars) .. " >" .. out .. " 2>" .. err .. " <"
       .. (stdin or "/dev/null"))
     local o, e = slurp(out), slurp(err)
     os.remove(out)
     os.remove(err)
-    if ok == true or ok == 0 then return o, e, 0 end
-    return o, e, (how == "exit" and code) or (128 + (code or 0))
+    return o, e, (how == "exit" and code) or (128 + code)
   end
 
   local function at_fake(extra)
@@ -182,7 +183,10 @@ describe("command line", function()
 
   it("is installed by the rock as a script", function()
     local spec = {}
-    assert(loadfile("rockspec/alicloud-scm-1.rockspec", "t", spec))()
+    local chunk = assert(loadfile("rockspec/alicloud-scm-1.rockspec", "t", spec))
+    local setfenv = rawget(_G, "setfenv") -- 5.1 and LuaJIT: loadfile takes no environment
+    if setfenv then setfenv(chunk, spec) end
+    chunk()
     assert.are.equal("bin/alicloud", spec.build.install.bin.alicloud)
     assert.matches("^#!/usr/bin/env lua", slurp("bin/alicloud"))
   end)

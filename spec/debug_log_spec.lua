@@ -35,8 +35,6 @@ describe("debug log", function()
     server:config{ actions = { DescribeRegions = { status = 503, code = "ServiceUnavailable",
       times = 1 } } }
     local out, err, ok = env.run_lua(string.format([[
-      package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
-      package.cpath = "./build/?.so;" .. package.cpath
       local alicloud = require("alicloud")
       local ecs = alicloud.client("ecs", { region = "cn-hangzhou", endpoint = %q, scheme = "http",
         credential = alicloud.credentials.access_key("ak-test", "secret-test"),
@@ -80,8 +78,6 @@ describe("debug log", function()
   it("writes nothing without ALICLOUD_DEBUG, and ALICLOUD_DEBUG=0 is off", function()
     for _, v in ipairs({ false, "0" }) do
       local _, err, ok = env.run_lua(string.format([[
-        package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
-        package.cpath = "./build/?.so;" .. package.cpath
         local alicloud = require("alicloud")
         local ecs = alicloud.client("ecs", { region = "cn-hangzhou", endpoint = %q, scheme = "http",
           credential = alicloud.credentials.access_key("ak-test", "secret-test") })

@@ -61,7 +61,7 @@ describe("errors", function()
       local seen = 0
       for path in p:lines() do
         local f = assert(io.open(path))
-        local text = f:read("a")
+        local text = f:read("*a")
         f:close()
         for code in text:gmatch('"(SDK%.[%w%.]+)"') do
           seen = seen + 1

@@ -1,11 +1,13 @@
 -- The Makefile's front door: `make help` lists every target, `make check` is the quick inner
 -- loop (every spec but the soak, nothing installed), and VERSION is the one version number.
 -- make, luarocks and the generator are tools, not under test: never under the sanitizer
--- that make asan preloads (their own leaks would fail them).
+-- that make asan preloads (their own leaks would fail them). Nor do they inherit the
+-- make running the suite (its LUA=... is in MAKEFLAGS and the environment): they show the
+-- defaults.
+local proc = require("spec.support.proc")
 local function run(cmd)
-  local p = assert(io.popen("env -u LD_PRELOAD " .. cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
+  local out, ok = proc.read("env -u LD_PRELOAD -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LUA -u SPECS " .. cmd
+    .. " 2>&1")
   return ok, out
 end
 
@@ -67,7 +69,7 @@ end)
 describe("VERSION", function()
   it("is what the Makefile builds into alicloud.VERSION and names the source rock", function()
     local f = assert(io.open("VERSION"))
-    local version = f:read("l")
+    local version = f:read("*l")
     f:close()
     local okh, help = run("make --no-print-directory help")
     assert(okh, help)

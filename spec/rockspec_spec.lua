@@ -97,7 +97,7 @@ describe("tools/gen_rockspec.lua", function()
     local dir = os.tmpname()
     os.remove(dir)
     assert(run("mkdir " .. dir))
-    local ok, out = run("lua5.4 tools/gen_rockspec.lua " .. dir)
+    local ok, out = run(proc.lua .. " tools/gen_rockspec.lua " .. dir)
     assert(ok, out)
     for _, name in ipairs({ "alicloud-scm-1.rockspec", "alicloud-" .. VERSION .. "-1.rockspec" }) do
       assert.are.equal(read(dir .. "/" .. name), read("rockspec/" .. name),

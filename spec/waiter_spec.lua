@@ -124,7 +124,10 @@ describe("waiters", function()
       }
       for _, c in ipairs(cases) do
         for _, method in ipairs({ "wait_for", "wait_for_async" }) do
-          local ok, err = pcall(ecs[method], ecs, require("alicloud.compat").unpack(c[1], 1, 4))
+          -- called from this line (not by pcall, nor as a tail call), as an application would
+          local ok, err = pcall(function()
+            ecs[method](ecs, require("alicloud.compat").unpack(c[1], 1, 4))
+          end)
           assert.is_false(ok)
           assert.matches(c[2], err)
           assert.matches("waiter_spec.lua", err) -- pointing at the caller

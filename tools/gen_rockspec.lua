@@ -17,7 +17,7 @@ local function list(cmd)
 end
 
 local vf = assert(io.open("VERSION"))
-local version = vf:read("l")
+local version = vf:read("*l")
 vf:close()
 assert(version and version:match("^%d+%.%d+%.%d+$"), "VERSION must hold one x.y.z line")
 

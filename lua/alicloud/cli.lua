@@ -3,6 +3,7 @@
 --   alicloud <product> <Action> [--Name value ...] [options]
 local alicloud = require("alicloud")
 local compat = require("alicloud.compat")
+local errors = require("alicloud.errors")
 local json = require("alicloud.json")
 local params = require("alicloud.cli_params")
 
@@ -122,7 +123,8 @@ end
 
 --- A settled call as a bulk output line's table: { ok = res } or { error = {...} }.
 function M.error_table(err)
-  if type(err) ~= "table" then return { code = alicloud.errors.CODES.HANDLER, message = tostring(err) } end
+  -- a raised value, not an error table: the code errors.from_raised gives it
+  if type(err) ~= "table" then return { code = errors.CODES.HANDLER, message = tostring(err) } end
   local e = {}
   for _, k in ipairs({ "code", "message", "kind", "http_status", "request_id", "host_id",
     "recommend", "retryable", "attempts", "parameter" }) do

@@ -128,7 +128,7 @@ function M.run(client, o)
 
   while true do
     while not eof and not interrupted and next_in - next_out < window do
-      local line = f:read("l")
+      local line = f:read("*l")
       if not line then
         eof = true
         break

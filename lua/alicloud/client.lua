@@ -305,14 +305,19 @@ function Client:all_items_async(action, p, opts)
   return paging.all_items_async(self, action, p, opts)
 end
 
+-- Not tail calls: the waiter's misuse errors name our caller, and 5.1 would put a "(tail
+-- call)" frame where 5.4 and LuaJIT put none.
+
 --- The first result of `action` for which predicate(res) is true, or nil and an error.
 function Client:wait_for(action, p, predicate, opts)
-  return waiter.wait_for(self, action, p, predicate, opts)
+  local res, err = waiter.wait_for(self, action, p, predicate, opts)
+  return res, err
 end
 
 --- A promise of the same; no thread waits between polls.
 function Client:wait_for_async(action, p, predicate, opts)
-  return waiter.wait_for_async(self, action, p, predicate, opts)
+  local out = waiter.wait_for_async(self, action, p, predicate, opts)
+  return out
 end
 
 M.Client = Client

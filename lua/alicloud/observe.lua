@@ -3,6 +3,7 @@
 -- client's rate limit. Attempts are recorded in C by whichever thread ran them
 -- (core.observe, core.attempts); the lines are written here, at delivery, so no worker ever
 -- touches Lua. Calls that nobody watches pay one table lookup.
+local compat = require("alicloud.compat")
 local core = require("alicloud.core")
 local runtime = require("alicloud.runtime")
 
@@ -81,7 +82,7 @@ local function write(w, list)
 end
 
 local function call_hook(fn, info)
-  local ok, err = xpcall(fn, debug.traceback, info)
+  local ok, err = compat.xpcall(fn, debug.traceback, info)
   if not ok then runtime.report(err) end
 end
 
