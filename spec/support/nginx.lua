@@ -57,6 +57,8 @@ local function free_port()
   return tonumber(port)
 end
 
+local ROOT = shell("id -u"):match("^0%s*$") ~= nil
+
 local function repo_dir()
   local src = debug.getinfo(1, "S").source
   local dir = src:sub(1, 1) == "@" and src:sub(2):match("^(.*)/spec/support/[^/]*$") or "."
@@ -161,6 +163,9 @@ function M.start(opts)
   local conf = table.concat({
     "load_module " .. MODULES .. "/ndk_http_module.so;",
     "load_module " .. MODULES .. "/ngx_http_lua_module.so;",
+    -- as root, nginx runs its workers as nobody, who may not reach a checkout under a private
+    -- directory (mktemp -d makes them 0700): they run as the suite's own user instead
+    ROOT and "user root;" or "",
     "worker_processes " .. (opts.workers or 1) .. ";",
     "daemon off;",
     "master_process on;",
