@@ -155,7 +155,7 @@ demo: deps all
 # registry may be held at fork time): the fork spec runs in `make test` and `make valgrind`.
 ASAN_SPECS  := $(filter-out spec/process_spec.lua,$(wildcard spec/*_spec.lua))
 
-asan: deps build-asan/alicloud/core.so build-asan/spec_fork.so
+asan: deps build-asan/alicloud/core.so build-asan/spec_fork.so $(NGINX_SO)
 	$(call SPEC_ENV,build-asan,lua5.4) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  lua5.4 $(BUSTED) $(ASAN_SPECS)
@@ -168,7 +168,7 @@ tsan: deps build-tsan/alicloud/core.so build-tsan/spec_fork.so
 	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/spec/support/tsan.supp" \
 	  lua5.4 $(BUSTED) $(CORE_SPECS)
 
-valgrind: deps build/alicloud/core.so build/spec_fork.so
+valgrind: deps build/alicloud/core.so build/spec_fork.so $(NGINX_SO)
 	$(call SPEC_ENV,build,lua5.4) ALICLOUD_VALGRIND_CHILD=1 valgrind --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 	  --suppressions=spec/support/valgrind.supp --trace-children=no \
