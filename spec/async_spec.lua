@@ -35,14 +35,14 @@ describe("async calls", function()
     it("carries pool_size calls at once on a thread per core, not a thread per call", function()
       local function threads()
         local f = assert(io.open("/proc/self/status"))
-        local n = tonumber(f:read("a"):match("Threads:%s*(%d+)"))
+        local n = tonumber(f:read("*a"):match("Threads:%s*(%d+)"))
         f:close()
         return n
       end
       -- the cores online, as the pool counts them (no shell: none runs under TSan)
       local f = assert(io.open("/sys/devices/system/cpu/online"))
       local cores = 0
-      for range in f:read("l"):gmatch("[^,]+") do
+      for range in f:read("*l"):gmatch("[^,]+") do
         local lo, hi = range:match("^(%d+)-(%d+)$")
         cores = cores + (lo and tonumber(hi) - tonumber(lo) + 1 or 1)
       end
