@@ -255,11 +255,8 @@ describe("async calls", function()
         for i = 1, 4 do assert.are.equal("fulfilled", ps[i]:status()) end
       end)
 
-    -- #tsan_open: under ThreadSanitizer with the multi-interface engine this spec has seen the
-    -- fd stay quiet with results waiting (issue 17, open); make tsan leaves it out, every
-    -- other run (all four Lua versions, ASan, valgrind) keeps it.
     it("wakes the fd for every result while workers finish during deliveries, and leaves it " ..
-      "quiet once all are delivered #tsan_open", function()
+      "quiet once all are delivered", function()
         -- eight workers push while the Lua thread pops, in deliveries of every size: a lost
         -- wake-up leaves the fd unreadable with results waiting, a stray byte leaves it
         -- readable at the end

@@ -91,19 +91,25 @@ int acs_notify_fd(const acs_notify *n)
     return n->fds[0];
 }
 
-/* 1 when the byte is in the pipe. It cannot be full: it holds one byte for the batch not yet
- * taken, and the bytes the Lua thread owes, which it reads before they reach 64. */
-static int write_byte(acs_notify *n)
+/* 1 when the `count` bytes are in the pipe. It cannot be full: it holds a byte for each batch
+ * not yet taken (one, or a few from one hand-back), and the bytes the Lua thread owes, which
+ * it reads before they reach 64. The signal socket is a nudge: one byte wakes its reader. */
+static int write_bytes(acs_notify *n, int count)
 {
-    const char byte = 1;
-    ssize_t w;
-    do
-        w = write(n->fds[1], &byte, 1);
-    while (w < 0 && errno == EINTR);
+    static const char bytes[64] = {1};
+    int left = count;
+    while (left > 0) {
+        size_t len = left < (int)sizeof bytes ? (size_t)left : sizeof bytes;
+        ssize_t w = write(n->fds[1], bytes, len);
+        if (w > 0)
+            left -= (int)w;
+        else if (!(w < 0 && errno == EINTR))
+            break;
+    }
     int s = atomic_load_explicit(&n->signal_fd, memory_order_acquire);
     if (s >= 0) /* full: the peer has bytes to read already; closed: nobody listens */
-        (void)!send(s, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    return w == 1;
+        (void)!send(s, bytes, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return left == 0;
 }
 
 int acs_notify_signal_fd(const acs_notify *n)
@@ -144,15 +150,15 @@ int acs_notify_link(acs_notify *n, acs_task *t)
     return old == NULL;
 }
 
-void acs_notify_signal(acs_notify *n)
+void acs_notify_signal(acs_notify *n, int count)
 {
-    write_byte(n);
+    if (count > 0)
+        write_bytes(n, count);
 }
 
 void acs_notify_push(acs_notify *n, acs_task *t)
 {
-    if (acs_notify_link(n, t))
-        acs_notify_signal(n);
+    acs_notify_signal(n, acs_notify_link(n, t));
 }
 
 /* Takes everything pushed so far and appends it, oldest first, to ready. */
@@ -201,7 +207,7 @@ size_t acs_notify_pop(acs_notify *n, acs_task **out, size_t max)
 
 void acs_notify_wake(acs_notify *n)
 {
-    if (!n->woken && write_byte(n)) {
+    if (!n->woken && write_bytes(n, 1)) {
         n->woken = 1;
         n->owed++;
     }

@@ -26,9 +26,12 @@ int acs_notify_forked(const acs_notify *n);
 void acs_notify_push(acs_notify *n, acs_task *t);
 
 /* acs_notify_push in two steps, so the write can wait until a lock is released: link returns
- * 1 when the queue was empty, and the caller must then call acs_notify_signal, soon. */
+ * 1 when the queue was empty, and the caller must then signal, soon, with `count` the sum of
+ * those 1s. Each one is a batch the Lua thread may already have taken and owes a byte for:
+ * one byte for two such links leaves it owing a byte nobody writes, and it later reads the
+ * byte of a batch it has not taken, a lost wake-up. */
 int acs_notify_link(acs_notify *n, acs_task *t);
-void acs_notify_signal(acs_notify *n);
+void acs_notify_signal(acs_notify *n, int count);
 
 /* Moves up to max finished tasks into out (the caller owns their references), oldest first.
  * Never blocks. A delivery pops until a pop returns 0 or max: the fd is then readable only if

@@ -193,8 +193,8 @@ static int take_calls(acs_pool *p, acs_worker *w)
     return n;
 }
 
-/* Hands back the attempts that ended; called with the lock held. Returns 1 when the
- * completion pipe's byte is due (written once the lock is released). */
+/* Hands back the attempts that ended; called with the lock held. Returns how many completion
+ * pipe bytes are due (written once the lock is released; acs_notify_link says why several). */
 static int hand_back(acs_pool *p, acs_worker *w, acs_engine_out *out, size_t n)
 {
     int signal = 0, retries = 0;
@@ -213,8 +213,7 @@ static int hand_back(acs_pool *p, acs_worker *w, acs_engine_out *out, size_t n)
             t->state = ACS_TASK_DONE;
             /* linked under the lock this thread holds anyway (one lock per batch); the
              * pipe's byte, a system call, is written after it is released */
-            if (acs_notify_link(p->done, t)) /* hands over the queue's reference */
-                signal = 1;
+            signal += acs_notify_link(p->done, t); /* hands over the queue's reference */
         } else {
             t->retry_at = acs_now() + out[i].retry_in;
             insert_delayed(p, t);
@@ -253,9 +252,10 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&p->lock);
         w->sleeping = 0;
-        if (ended && hand_back(p, w, out, ended)) {
+        int due = ended ? hand_back(p, w, out, ended) : 0;
+        if (due) {
             pthread_mutex_unlock(&p->lock);
-            acs_notify_signal(p->done);
+            acs_notify_signal(p->done, due);
             pthread_mutex_lock(&p->lock);
         }
     }
