@@ -90,4 +90,35 @@ describe("lifetime", function()
     -- far sooner than the server would answer: transfers were aborted, not awaited
     assert.is_true(env.now() - t0 < 20)
   end)
+
+  it("os.exit without closing the state, calls in flight, stops the workers before exit's " ..
+    "clean-ups", function()
+    -- exit() runs OpenSSL's and libcurl's clean-ups while the state (and its pools) stay
+    -- open: unless the core stops the threads first, threads signing and sending calls crash
+    -- in freed state. The race is timing-dependent, so several children try it.
+    local cmd, path = child_command(string.format([[
+      package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
+      package.cpath = %q .. package.cpath
+      local alicloud = require("alicloud")
+      local ecs = alicloud.client("ecs", { region = "cn-hangzhou", endpoint = %q, scheme = "http",
+        credential = alicloud.credentials.access_key(%q, %q) })
+      ecs:enable_async(8, 5000)
+      for _ = 1, 4000 do ecs:DescribeRegionsAsync({}, function() end) end
+      local t0 = os.clock()
+      while os.clock() - t0 < 0.02 do alicloud.dispatch() end
+      io.write("exiting\n")
+      io.stdout:flush()
+      os.exit(0)
+    ]], package.cpath:match("^[^;]*;") or "", server.endpoint, env.fake.ACCESS_KEY_ID,
+      env.fake.ACCESS_KEY_SECRET))
+    local t0 = env.now()
+    for run = 1, 6 do
+      local out, ok, how, code = proc.read(cmd)
+      assert.are.equal("exiting\n", out, "run " .. run)
+      assert.is_true(ok, string.format("run %d: child exited with %s %s", run, tostring(how),
+        tostring(code)))
+    end
+    os.remove(path)
+    assert.is_true(env.now() - t0 < 30)
+  end)
 end)

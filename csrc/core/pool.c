@@ -44,6 +44,8 @@ struct acs_pool {
     int nworkers;
     int generation;           /* fork generation that started the threads */
     acs_notify *done;
+    acs_pool *live_prev, *live_next; /* the process's live pools (see stop_all_at_exit) */
+    int listed, stopped_at_exit;     /* guarded by live_lock */
 };
 
 static void unlink_task(acs_pool *p, acs_task *t)
@@ -264,8 +266,85 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* ---- the process's live pools ----
+ * A script that ends with os.exit() without closing its Lua state leaves the pools' threads
+ * running while exit() runs OpenSSL's atexit clean-up and libcurl's (our destructor): the
+ * threads then crash in freed TLS state. An exit handler, registered after OpenSSL's so it
+ * runs first, cancels and joins every pool this process started. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static acs_pool *live_head;
+static pthread_once_t live_once = PTHREAD_ONCE_INIT;
+
+/* A reference unless the pool is already being freed. */
+static int try_retain(acs_pool *p)
+{
+    int refs = atomic_load(&p->refs);
+    while (refs > 0)
+        if (atomic_compare_exchange_weak(&p->refs, &refs, refs + 1))
+            return 1;
+    return 0;
+}
+
+static void stop_all_at_exit(void)
+{
+    for (;;) {
+        pthread_mutex_lock(&live_lock);
+        acs_pool *p = live_head;
+        while (p && (p->stopped_at_exit || acs_pool_forked(p) || !try_retain(p)))
+            p = p->live_next;
+        if (p)
+            p->stopped_at_exit = 1;
+        pthread_mutex_unlock(&live_lock);
+        if (!p)
+            return;
+        acs_pool_shutdown(p, ACS_SHUTDOWN_CANCEL); /* joins its threads */
+        acs_pool_release(p);
+    }
+}
+
+/* A forked child has none of its parent's threads; a lock another one held stays held. */
+static void live_after_fork(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    live_lock = fresh;
+}
+
+static void live_init(void)
+{
+    atexit(stop_all_at_exit);
+    pthread_atfork(NULL, NULL, live_after_fork);
+}
+
+static void live_add(acs_pool *p)
+{
+    pthread_once(&live_once, live_init);
+    pthread_mutex_lock(&live_lock);
+    p->live_next = live_head;
+    if (live_head)
+        live_head->live_prev = p;
+    live_head = p;
+    p->listed = 1;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(acs_pool *p)
+{
+    pthread_mutex_lock(&live_lock);
+    if (p->listed) {
+        if (p->live_prev)
+            p->live_prev->live_next = p->live_next;
+        else
+            live_head = p->live_next;
+        if (p->live_next)
+            p->live_next->live_prev = p->live_prev;
+        p->listed = 0;
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
 static void free_pool(acs_pool *p)
 {
+    live_remove(p);
     for (int i = 0; i < p->nworkers; i++) {
         acs_engine_free(p->workers[i].engine);
         acs_json_parser_free(p->workers[i].json);
@@ -343,6 +422,7 @@ acs_pool *acs_pool_new(acs_notify *done, int max_in_flight, size_t max_queue, ch
         }
         p->workers[i].started = 1;
     }
+    live_add(p);
     return p;
 fail:
     acs_pool_shutdown(p, ACS_SHUTDOWN_CANCEL);
