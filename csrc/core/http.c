@@ -90,6 +90,11 @@ int acs_http_global_init(char *err, size_t errlen)
 
 /* ---- one transfer context ---- */
 
+/* libcurl's receive buffer, one per transfer context kept for each call in flight: 16 KB by
+ * default, 16 MiB at 1,024 in flight. An OpenAPI reply and its headers are a few KB; a large
+ * one is read in more pieces (no extra copy: the body buffer grows as before). */
+#define ACS_RECEIVE_BUFFER 8192L
+
 struct acs_http {
     CURLM *multi;            /* its own (sync calls), or the engine's it is attached to */
     int own_multi;
@@ -315,6 +320,7 @@ static void set_common_options(acs_http *h, const acs_request *r, int direct)
 {
     CURL *e = h->easy;
     curl_easy_reset(e);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, ACS_RECEIVE_BUFFER);
     if (direct) { /* no proxy, said outright: libcurl then reads no proxy variables either */
         curl_easy_setopt(e, CURLOPT_PROXY, "");
         curl_easy_setopt(e, CURLOPT_NOPROXY, ""); /* or it reads no_proxy, NO_PROXY per call */
