@@ -390,6 +390,7 @@ build = {
     ["alicloud.errors"] = "lua/alicloud/errors.lua",
     ["alicloud"] = "lua/alicloud/init.lua",
     ["alicloud.json"] = "lua/alicloud/json.lua",
+    ["alicloud.loop.attachment"] = "lua/alicloud/loop/attachment.lua",
     ["alicloud.loop.copas"] = "lua/alicloud/loop/copas.lua",
     ["alicloud.loop.cqueues"] = "lua/alicloud/loop/cqueues.lua",
     ["alicloud.loop.luv"] = "lua/alicloud/loop/luv.lua",

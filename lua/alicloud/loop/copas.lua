@@ -10,20 +10,14 @@
 -- obj:getfd() (a real fd is required) and obj:dirty() (ready without waiting). That protocol,
 -- which Copas has had since 1.x, is all this adapter uses (specced with Debian's 1.1.7).
 local compat = require("alicloud.compat")
+local attachment = require("alicloud.loop.attachment")
 local runtime = require("alicloud.runtime")
 
 local M = {}
 
--- In the registry, like the runtime itself, so a reloaded module still finds the attachment.
-local KEY = "alicloud.loop.copas"
-
-local Attachment = {}
-Attachment.__index = Attachment
-Attachment.__name = "alicloud.loop.copas.Attachment"
-
-function Attachment:__tostring()
-  return string.format("alicloud.loop.copas.Attachment (%s)", self.closed and "detached" or "attached")
-end
+-- What every adapter's attachment shares. Once detached, coroutines still awaiting deliver for
+-- themselves (await below).
+local kind = attachment.kind{ name = "alicloud.loop.copas", owner = "copas", other = "copas" }
 
 -- Something a coroutine waits on in Copas: ready() says when to resume it. It watches the
 -- runtime fd (so select sleeps until a result arrives) and is dirty once ready.
@@ -57,11 +51,7 @@ local function deliver(att)
     copas.receive(ev)
     if att.closed then break end
     local ok, err = pcall(runtime.dispatch)
-    if not ok then
-      -- A delivery that cannot go on (the runtime was closed) detaches instead of spinning.
-      runtime.report("alicloud.loop.copas: delivery failed, detaching: " .. tostring(err))
-      att:detach()
-    end
+    if not ok then kind.failed(att, err) end
   end
   att.running = false
 end
@@ -90,18 +80,6 @@ local function await(att, p, owned)
   return true
 end
 
---- Stops delivering in Copas; coroutines still awaiting then deliver for themselves. Returns
--- true if it was attached. Idempotent.
-function Attachment:detach()
-  if self.closed then return false end
-  self.closed = true
-  self.unwatch()
-  if runtime.waiter() == self.waiter then runtime.set_waiter(nil) end
-  local reg = debug.getregistry()
-  if reg[KEY] == self then reg[KEY] = nil end
-  return true
-end
-
 --- attach([copas]) -> the attachment: delivery now happens inside Copas's loop. `copas` is the
 -- Copas module (default: require("copas")). Attaching again returns the same attachment.
 function M.attach(copas)
@@ -110,31 +88,16 @@ function M.attach(copas)
     or type(copas.receive) ~= "function" then
     error("alicloud.loop.copas.attach: expected the copas module", 2)
   end
-  local reg = debug.getregistry()
-  local att = reg[KEY]
-  if att then
-    if att.copas == copas then return att end
-    error("alicloud.loop.copas: already attached to another copas; detach it first", 2)
-  end
-  runtime.core():fd() -- raises if the runtime is closed
-  att = setmetatable({ copas = copas, running = false, closed = false }, Attachment)
+  local att = kind.claim(copas)
+  if att then return att end
+  att = { copas = copas, running = false }
   att.waiter = { await = function(p, owned) return await(att, p, owned) end }
-  runtime.set_waiter(att.waiter) -- raises if another loop owns waiting (nginx)
-  att.unwatch = runtime.watch(function(busy) on_busy(att, busy) end)
-  reg[KEY] = att
+  kind.install(att, on_busy) -- raises if another loop owns waiting (nginx)
   on_busy(att, runtime.busy())
   return att
 end
 
---- The current attachment, or nil.
-function M.attached()
-  return debug.getregistry()[KEY]
-end
-
---- Detaches the current attachment, if any. Returns true if there was one.
-function M.detach()
-  local att = M.attached()
-  return att ~= nil and att:detach()
-end
+--- attached() -> the current attachment, or nil. detach() -> detaches it; true if there was one.
+M.attached, M.detach = kind.attached, kind.detach
 
 return M

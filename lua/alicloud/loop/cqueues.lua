@@ -6,21 +6,15 @@
 -- coroutine.
 local cqueues = require("cqueues")
 local condition = require("cqueues.condition")
+local attachment = require("alicloud.loop.attachment")
 local runtime = require("alicloud.runtime")
 
 local M = {}
 
--- In the registry, like the runtime itself, so a reloaded module still finds the attachment.
-local KEY = "alicloud.loop.cqueues"
-
-local Attachment = {}
-Attachment.__index = Attachment
-Attachment.__name = "alicloud.loop.cqueues.Attachment"
-
-function Attachment:__tostring()
-  return string.format("alicloud.loop.cqueues.Attachment (%s)",
-    self.closed and "detached" or "attached")
-end
+-- What every adapter's attachment shares. Detaching signals att.changed: coroutines still
+-- awaiting wake up, see it and deliver for themselves (M.await).
+local kind = attachment.kind{ name = "alicloud.loop.cqueues", owner = "cq", other = "controller",
+  release = function(att) att.changed:signal() end }
 
 local function handle()
   return require("alicloud").runtime()
@@ -32,11 +26,7 @@ local function deliver(att)
     cqueues.poll(handle(), att.changed) -- ready results, queued handlers (timeout 0), detach
     if att.closed then break end
     local ok, err = pcall(runtime.dispatch)
-    if not ok then
-      -- A delivery that cannot go on (the runtime was closed) detaches instead of spinning.
-      runtime.report("alicloud.loop.cqueues: delivery failed, detaching: " .. tostring(err))
-      att:detach()
-    end
+    if not ok then kind.failed(att, err) end
   end
   att.running = false
 end
@@ -50,49 +40,21 @@ local function on_busy(att, busy)
   end
 end
 
---- Stops delivering in the controller; coroutines still awaiting then deliver for
--- themselves. Returns true if it was attached. Idempotent.
-function Attachment:detach()
-  if self.closed then return false end
-  self.closed = true
-  self.unwatch()
-  self.changed:signal()
-  local reg = debug.getregistry()
-  if reg[KEY] == self then reg[KEY] = nil end
-  return true
-end
-
 --- attach(cq) -> the attachment: delivery now happens inside cq's loop. Attaching the same
 -- controller again returns the same attachment; another one while attached raises.
 function M.attach(cq)
   if type(cq) ~= "userdata" and type(cq) ~= "table" or type(cq.wrap) ~= "function" then
     error("alicloud.loop.cqueues.attach: expected a cqueues controller", 2)
   end
-  local reg = debug.getregistry()
-  local att = reg[KEY]
-  if att then
-    if att.cq == cq then return att end
-    error("alicloud.loop.cqueues: already attached to another controller; detach it first", 2)
-  end
-  runtime.core():fd() -- raises if the runtime is closed
-  att = setmetatable({ cq = cq, changed = condition.new(), running = false, closed = false },
-    Attachment)
-  att.unwatch = runtime.watch(function(busy) on_busy(att, busy) end)
+  local att = kind.claim(cq)
+  if att then return att end
+  att = kind.install({ cq = cq, changed = condition.new(), running = false }, on_busy)
   on_busy(att, runtime.busy())
-  reg[KEY] = att
   return att
 end
 
---- The current attachment, or nil.
-function M.attached()
-  return debug.getregistry()[KEY]
-end
-
---- Detaches the current attachment, if any. Returns true if there was one.
-function M.detach()
-  local att = M.attached()
-  return att ~= nil and att:detach()
-end
+--- attached() -> the current attachment, or nil. detach() -> detaches it; true if there was one.
+M.attached, M.detach = kind.attached, kind.detach
 
 --- promise:await() in a cqueues-managed coroutine lands here: wait for p on a condition the
 -- settlement signals, yielding to cqueues. Without an attachment delivering in this

@@ -3,20 +3,18 @@
 -- A poll handle watches the runtime fd. It holds the loop open only while the runtime is busy
 -- (calls pending, handlers queued or timers set), so uv.run() returns once the work is done.
 -- A luv timer follows the runtime's next due time (alicloud's timers: a waiter's next poll).
+local attachment = require("alicloud.loop.attachment")
 local runtime = require("alicloud.runtime")
 
 local M = {}
 
--- In the registry, like the runtime itself, so a reloaded module still finds the attachment.
-local KEY = "alicloud.loop.luv"
-
-local Attachment = {}
-Attachment.__index = Attachment
-Attachment.__name = "alicloud.loop.luv.Attachment"
-
-function Attachment:__tostring()
-  return string.format("alicloud.loop.luv.Attachment (%s)", self.closed and "detached" or "attached")
-end
+-- What every adapter's attachment shares. Detaching closes the handles here, so uv.run() no
+-- longer delivers nor waits for alicloud.
+local kind = attachment.kind{ name = "alicloud.loop.luv", owner = "uv", other = "luv",
+  release = function(att)
+    if not att.poll:is_closing() then att.poll:close() end
+    if not att.timer:is_closing() then att.timer:close() end
+  end }
 
 local function hold(att, busy)
   if att.closed then return end
@@ -41,62 +39,30 @@ local function arm(att)
 end
 
 -- Runs as a luv callback: luv ends the process on an error raised there, so nothing may
--- escape. A delivery that cannot go on (the runtime was closed) detaches instead of spinning.
+-- escape.
 function on_readable(att, err)
   local ok, derr = true, err
   if not err then ok, derr = pcall(runtime.dispatch) end
-  if err or not ok then
-    runtime.report("alicloud.loop.luv: delivery failed, detaching: " .. tostring(derr))
-    att:detach()
-    return
-  end
+  if err or not ok then return kind.failed(att, derr) end
   arm(att)
-end
-
---- Stops watching; uv.run() no longer delivers nor waits for alicloud. Returns true if it
--- was attached. Idempotent.
-function Attachment:detach()
-  if self.closed then return false end
-  self.closed = true
-  self.unwatch()
-  if not self.poll:is_closing() then self.poll:close() end
-  if not self.timer:is_closing() then self.timer:close() end
-  local reg = debug.getregistry()
-  if reg[KEY] == self then reg[KEY] = nil end
-  return true
 end
 
 --- attach([uv]) -> the attachment: delivery now happens inside uv.run(). `uv` is the luv
 -- module (default: require("luv")). Attaching again returns the same attachment.
 function M.attach(uv)
   uv = uv or require("luv")
-  local reg = debug.getregistry()
-  local att = reg[KEY]
-  if att then
-    if att.uv == uv then return att end
-    error("alicloud.loop.luv: already attached to another luv; detach it first", 2)
-  end
-  local fd = runtime.core():fd() -- raises if the runtime is closed
-  att = setmetatable({ uv = uv, poll = assert(uv.new_poll(fd)), timer = assert(uv.new_timer()),
-    closed = false }, Attachment)
+  local att, fd = kind.claim(uv)
+  if att then return att end
+  att = { uv = uv, poll = assert(uv.new_poll(fd)), timer = assert(uv.new_timer()) }
   att.timer:unref() -- the poll handle alone holds the loop open while there is work
   att.poll:start("r", function(err) on_readable(att, err) end)
-  att.unwatch = runtime.watch(function(busy) hold(att, busy) end)
+  kind.install(att, hold)
   hold(att, runtime.busy())
   arm(att)
-  reg[KEY] = att
   return att
 end
 
---- The current attachment, or nil.
-function M.attached()
-  return debug.getregistry()[KEY]
-end
-
---- Detaches the current attachment, if any. Returns true if there was one.
-function M.detach()
-  local att = M.attached()
-  return att ~= nil and att:detach()
-end
+--- attached() -> the current attachment, or nil. detach() -> detaches it; true if there was one.
+M.attached, M.detach = kind.attached, kind.detach
 
 return M

@@ -9,13 +9,11 @@
 -- header/body filters, log) they fail with SDK.NotYieldable instead of blocking the worker.
 local core = require("alicloud.core")
 local errors = require("alicloud.errors")
+local attachment = require("alicloud.loop.attachment")
 local promise = require("alicloud.promise")
 local runtime = require("alicloud.runtime")
 
 local M = {}
-
--- In the registry, like the runtime itself, so a reloaded module still finds the attachment.
-local KEY = "alicloud.loop.ngx"
 
 -- Phases where a request or timer may yield to nginx (semaphores, cosockets, ngx.sleep).
 local YIELDABLE = { rewrite = true, server_rewrite = true, access = true, content = true,
@@ -28,14 +26,6 @@ local READ_TIMEOUT = 10000
 local SENTINEL_DELAY = 3600
 local RESTART_DELAY = 0.05 -- s before a delivery timer that lost its socket starts again
 local POLL_INTERVAL = 0.002 -- s, when the socket cannot be made (see poll)
-
-local Attachment = {}
-Attachment.__index = Attachment
-Attachment.__name = "alicloud.loop.ngx.Attachment"
-
-function Attachment:__tostring()
-  return string.format("alicloud.loop.ngx.Attachment (%s)", self.closed and "detached" or "attached")
-end
 
 local function ngx_api()
   local ngx = rawget(_G, "ngx")
@@ -72,6 +62,15 @@ local function broadcast(att)
   for sema in pairs(list) do sema:post(1) end
 end
 
+-- What every adapter's attachment shares. Detaching ends the delivery timer, wakes the waits
+-- not tied to a promise (the others end at their timeout), and cancels the sync-call pool.
+local kind = attachment.kind{ name = "alicloud.loop.ngx",
+  release = function(att)
+    if att.running then runtime.core():wake_shutdown() end -- its socket reads end-of-file
+    broadcast(att)
+    if att.pool then att.pool:shutdown("cancel") end
+  end }
+
 local function exiting(att)
   return att.exiting or att.ngx.worker.exiting()
 end
@@ -87,8 +86,7 @@ local function poll(att, why)
   while not att.closed and runtime.busy() do
     local ok, err = pcall(runtime.dispatch)
     if not ok then
-      runtime.report("alicloud.loop.ngx: delivery failed, detaching: " .. tostring(err))
-      att:detach()
+      kind.failed(att, err)
       break
     end
     broadcast(att)
@@ -118,8 +116,7 @@ local function deliver(_, att)
     local dok, derr = pcall(runtime.dispatch) -- first, what came before the socket did
     att.delivering = false
     if not dok then
-      runtime.report("alicloud.loop.ngx: delivery failed, detaching: " .. tostring(derr))
-      att:detach()
+      kind.failed(att, derr)
       break
     end
     broadcast(att)
@@ -233,21 +230,6 @@ local function perform(att, client, task, raw)
   return p:wait()
 end
 
---- Stops delivering in this worker and gives waiting back to the runtime. Returns true if it
--- was attached. Idempotent. (Waits already suspended end at their timeout.)
-function Attachment:detach()
-  if self.closed then return false end
-  self.closed = true
-  self.unwatch()
-  if runtime.waiter() == self.waiter then runtime.set_waiter(nil) end
-  if self.running then runtime.core():wake_shutdown() end -- its socket reads end-of-file
-  broadcast(self)
-  if self.pool then self.pool:shutdown("cancel") end
-  local reg = debug.getregistry()
-  if reg[KEY] == self then reg[KEY] = nil end
-  return true
-end
-
 --- attach([opts]) -> the attachment, in init_worker_by_lua* (or later in the worker).
 -- opts: pool_size (8) and max_task_queue_size (1000) of the pool that runs sync calls of
 -- clients without a pool of their own. Attaching again returns the same attachment.
@@ -264,14 +246,10 @@ function M.attach(opts)
       error("alicloud.loop.ngx.attach: " .. k .. " must be an integer >= 1", 2)
     end
   end
-  local reg = debug.getregistry()
-  local att = reg[KEY]
+  local att = kind.claim()
   if att then return att end
-  runtime.core():fd() -- raises if the runtime is closed
-  att = setmetatable({ ngx = ngx, running = false, delivering = false, closed = false,
-    waiters = {},
-    pool_size = opts.pool_size or 8, max_task_queue_size = opts.max_task_queue_size or 1000 },
-    Attachment)
+  att = { ngx = ngx, running = false, delivering = false, waiters = {},
+    pool_size = opts.pool_size or 8, max_task_queue_size = opts.max_task_queue_size or 1000 }
   att.waiter = {
     wait = function(done, timeout, p) return wait(att, done, timeout, p) end,
     await = function(p)
@@ -281,24 +259,14 @@ function M.attach(opts)
     end,
     perform = function(client, task, raw) return perform(att, client, task, raw) end,
   }
-  runtime.set_waiter(att.waiter) -- raises if another loop owns waiting (Copas)
-  att.unwatch = runtime.watch(function(busy) on_busy(att, busy) end)
-  reg[KEY] = att
+  kind.install(att, on_busy) -- raises if another loop owns waiting (Copas)
   local ok, err = ngx.timer.at(SENTINEL_DELAY, sentinel, att)
   if not ok then error("alicloud.loop.ngx.attach: cannot start a timer: " .. tostring(err), 2) end
   if runtime.busy() then start(att) end
   return att
 end
 
---- The current attachment, or nil.
-function M.attached()
-  return debug.getregistry()[KEY]
-end
-
---- Detaches the current attachment, if any. Returns true if there was one.
-function M.detach()
-  local att = M.attached()
-  return att ~= nil and att:detach()
-end
+--- attached() -> the current attachment, or nil. detach() -> detaches it; true if there was one.
+M.attached, M.detach = kind.attached, kind.detach
 
 return M
