@@ -12,10 +12,12 @@ local POOL_THREADS = 1 + math.min(50, tonumber(getconf:read("*l")))
 getconf:close()
 
 -- The application: clients made in init_worker, handlers that report what they saw as text.
+-- extra: Lua text for before_attach, init_worker and exit_worker; nginx text for locations.
 local function http_conf(endpoint, extra)
   return [[
   init_worker_by_lua_block {
     local alicloud = require("alicloud")
+    ]] .. (extra and extra.before_attach or "") .. [[
     alicloud.loop.ngx.attach()
     local cred = alicloud.credentials.access_key("ak-test", "secret-test")
     local function client()
@@ -33,6 +35,7 @@ local function http_conf(endpoint, extra)
   server {
     listen 127.0.0.1:@PORT@;
     location = /ping { content_by_lua_block { ngx.say("pong") } }
+    ]] .. (extra and extra.locations or "") .. [[
     location = /fanout { content_by_lua_block {
       local alicloud = require("alicloud")
       local app = require("app")
@@ -133,11 +136,18 @@ local function stop_cleanly(srv, workers)
   return log
 end
 
-local function clean(log)
+-- No trouble in the log but the [error] lines a spec caused on purpose (those matching one
+-- of the patterns `...`).
+local function clean(log, ...)
   assert.is_nil(log:match("%[alert%]"), log)
   assert.is_nil(log:match("%[crit%]"), log)
   assert.is_nil(log:match("%[emerg%]"), log)
-  assert.is_nil(log:match("%[error%]"), log)
+  local expected = { ... }
+  for line in log:gmatch("[^\n]*%[error%][^\n]*") do
+    local found = false
+    for _, pattern in ipairs(expected) do found = found or line:match(pattern) ~= nil end
+    assert.is_true(found, log)
+  end
   assert.is_nil(log:match("exited on signal"), log)
 end
 
@@ -310,14 +320,87 @@ describe("loop.ngx across nginx's lifecycle", function()
         assert.are.equal(200, status)
         assert.matches("^60 ", body)
         assert.are.equal("12 1\n", select(2, srv:get("/sync")))
-        local stderr = srv:log() -- nginx points the workers' stderr at the error log
-        local _, warnings = stderr:gsub("no delivery socket %(cannot create a directory in "
+        local log = srv:log() -- through alicloud.on_error: the adapter's, ngx.log(ngx.ERR, ...)
+        local _, warnings = log:gsub("%[error%][^\n]*alicloud: error in a callback: "
+          .. "alicloud.loop.ngx: no delivery socket %(cannot create a directory in "
           .. "/nonexistent/alicloud: No such file or directory%); polling every 2 ms", "")
-        assert.are.equal(1, warnings, stderr) -- once, however many times it fell back
+        assert.are.equal(1, warnings, log) -- once, however many times it fell back
       end)
-      clean(stop_cleanly(srv, srv:workers()))
+      clean(stop_cleanly(srv, srv:workers()), "alicloud.loop.ngx: no delivery socket")
       assert(ok, err)
     end)
+
+  it("callback errors go to the error log (ngx.ERR) unless on_error is the user's, and never "
+    .. "with a secret", function()
+    local srv = nginx.start{ http = http_conf(server.endpoint, {
+      before_attach = [[ package.loaded.default_on_error = alicloud.on_error ]],
+      locations = [[
+        location = /callback_error { content_by_lua_block {
+          local tag = ngx.var.arg_tag
+          require("app").ecs:DescribeRegionsAsync({}, function(_, err)
+            error(err or "callback boom " .. tag)
+          end)
+          ngx.say("started")
+        } }
+        location = /on_error { content_by_lua_block {
+          local alicloud = require("alicloud")
+          local loop, default = alicloud.loop.ngx, package.loaded.default_on_error
+          local step = ngx.var.arg_step
+          if step == "attached" then
+            ngx.say(tostring(alicloud.on_error ~= default))
+          elseif step == "detach" then -- the default again, until attached again
+            loop.detach()
+            local restored = alicloud.on_error == default
+            loop.attach()
+            ngx.say(tostring(restored), " ", tostring(alicloud.on_error ~= default))
+          elseif step == "mine" then
+            alicloud.on_error = function(e) ngx.log(ngx.WARN, "own handler: ", tostring(e)) end
+            package.loaded.mine = alicloud.on_error
+            ngx.say("true")
+          elseif step == "reattach" then -- the user's, set before attaching: left alone
+            loop.detach()
+            loop.attach()
+            ngx.say(tostring(alicloud.on_error == package.loaded.mine))
+          end
+        } }
+      ]] }) }
+    local function step(name, want)
+      local status, body = srv:get("/on_error?step=" .. name)
+      assert.are.same({ 200, want or "true" }, { status, body:match("^(.-)%s*$") }, name)
+    end
+    -- waits until the error log has `pattern`; returns the log
+    local function logged(pattern)
+      assert.is_truthy(nginx.eventually(function() return srv:log():match(pattern) end),
+        "no " .. pattern .. " in:\n" .. srv:log())
+      return srv:log()
+    end
+    local ok, err = pcall(function()
+      step("attached")
+      assert.are.equal(200, (srv:get("/callback_error?tag=one")))
+      logged("%[error%][^\n]*%[lua%][^\n]*alicloud: error in a callback: [^\n]*callback boom one")
+      -- an API error raised as it is: its text, no signature, no secret
+      server:config{ actions = { DescribeRegions = { status = 403, code = "Forbidden.RAM" } } }
+      assert.are.equal(200, (srv:get("/callback_error?tag=two")))
+      local log = logged("%[error%][^\n]*alicloud: error in a callback: %[Forbidden%.RAM%]")
+      assert.is_nil(log:find("secret-test", 1, true), log)
+      assert.is_nil(log:find("Signature=", 1, true), log)
+      server:reset()
+      step("detach", "true true")
+      -- the user's own on_error, set while attached or before attaching, is the one called
+      step("mine")
+      assert.are.equal(200, (srv:get("/callback_error?tag=three")))
+      logged("%[warn%][^\n]*own handler: [^\n]*callback boom three")
+      step("reattach")
+      assert.are.equal(200, (srv:get("/callback_error?tag=four")))
+      log = logged("%[warn%][^\n]*own handler: [^\n]*callback boom four")
+      assert.is_nil(log:match("%[error%][^\n]*callback boom three"), log)
+      assert.is_nil(log:match("%[error%][^\n]*callback boom four"), log)
+    end)
+    clean(stop_cleanly(srv, srv:workers()),
+      "alicloud: error in a callback: [^\n]*callback boom one",
+      "alicloud: error in a callback: %[Forbidden%.RAM%]")
+    assert(ok, err)
+  end)
 
   it("a reload (HUP) with calls in flight: they settle, the old worker exits cleanly with "
     .. "its threads joined, the new one starts afresh", function()

@@ -62,13 +62,25 @@ local function broadcast(att)
   for sema in pairs(list) do sema:post(1) end
 end
 
+-- True while alicloud.on_error is the default that init.lua defines (it writes to stderr), not
+-- one of the user's: a function of the same chunk as alicloud.runtime.
+local function default_on_error(host)
+  local f, same = host.on_error, host.runtime
+  if type(f) ~= "function" or type(same) ~= "function" then return false end
+  local info = debug.getinfo(f, "S")
+  return info.what == "Lua" and info.source == debug.getinfo(same, "S").source
+end
+
 -- What every adapter's attachment shares. Detaching ends the delivery timer, wakes the waits
--- not tied to a promise (the others end at their timeout), and cancels the sync-call pool.
+-- not tied to a promise (the others end at their timeout), cancels the sync-call pool and puts
+-- the default on_error back if it is still the adapter's.
 local kind = attachment.kind{ name = "alicloud.loop.ngx",
   release = function(att)
     if att.running then runtime.core():wake_shutdown() end -- its socket reads end-of-file
     broadcast(att)
     if att.pool then att.pool:shutdown("cancel") end
+    local host = att.host
+    if host and host.on_error == att.on_error then host.on_error = att.default_on_error end
   end }
 
 local function exiting(att)
@@ -260,6 +272,16 @@ function M.attach(opts)
     perform = function(client, task, raw) return perform(att, client, task, raw) end,
   }
   kind.install(att, on_busy) -- raises if another loop owns waiting (Copas)
+  -- Callback errors to the error log, unless the user has an on_error of their own. (The
+  -- default writes to stderr, which nginx leaves where it started.)
+  local host = runtime.state().host
+  if host and default_on_error(host) then
+    att.host, att.default_on_error = host, host.on_error
+    att.on_error = function(err)
+      ngx.log(ngx.ERR, "alicloud: error in a callback: ", tostring(err))
+    end
+    host.on_error = att.on_error
+  end
   local ok, err = ngx.timer.at(SENTINEL_DELAY, sentinel, att)
   if not ok then error("alicloud.loop.ngx.attach: cannot start a timer: " .. tostring(err), 2) end
   if runtime.busy() then start(att) end
