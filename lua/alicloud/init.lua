@@ -81,9 +81,7 @@ function alicloud.runtime()
 end
 
 --- Receives errors raised by callbacks and handlers during delivery. Replace it freely.
-function alicloud.on_error(err)
-  io.stderr:write("alicloud: error in a callback: ", tostring(err), "\n")
-end
+alicloud.on_error = runtime.default_on_error
 
 --- alicloud.debug(true | false | 2 | fn [, level]): the debug log, one line per attempt
 -- (ALICLOUD_DEBUG=1 or 2 at require time does the same). Returns the level in force.

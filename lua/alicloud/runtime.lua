@@ -80,6 +80,12 @@ function M.set_host(host)
   state().host = host
 end
 
+--- alicloud.on_error until the user replaces it: the error to stderr. An adapter with a log
+-- of its own (nginx's) puts its handler in place while on_error is still this one.
+function M.default_on_error(err)
+  io.stderr:write("alicloud: error in a callback: ", tostring(err), "\n")
+end
+
 --- Reports an error raised by user code during delivery to alicloud.on_error.
 function M.report(err)
   local R = state()

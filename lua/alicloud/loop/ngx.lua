@@ -62,13 +62,9 @@ local function broadcast(att)
   for sema in pairs(list) do sema:post(1) end
 end
 
--- True while alicloud.on_error is the default that init.lua defines (it writes to stderr), not
--- one of the user's: a function of the same chunk as alicloud.runtime.
+-- True while alicloud.on_error is the default (runtime.default_on_error), not the user's.
 local function default_on_error(host)
-  local f, same = host.on_error, host.runtime
-  if type(f) ~= "function" or type(same) ~= "function" then return false end
-  local info = debug.getinfo(f, "S")
-  return info.what == "Lua" and info.source == debug.getinfo(same, "S").source
+  return host.on_error == runtime.default_on_error
 end
 
 -- What every adapter's attachment shares. Detaching ends the delivery timer, wakes the waits
