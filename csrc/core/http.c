@@ -63,9 +63,14 @@ static void global_init_once(void)
     }
 }
 
-/* Runs when the module is unloaded (dlclose at lua_close of the last state using it): by
- * then every pool was joined, so no transfer uses the share. Balances our curl_global_init. */
+/* Balances our curl_global_init. The destructor runs when the module is unloaded (dlclose at
+ * lua_close of the last state using it): by then every pool was joined. */
 __attribute__((destructor)) static void global_cleanup(void)
+{
+    acs_http_global_cleanup();
+}
+
+void acs_http_global_cleanup(void)
 {
     if (global_rc != CURLE_OK)
         return;

@@ -15,6 +15,10 @@ typedef struct acs_http acs_http;
 
 /* curl_global_init once per process, thread-safely; tolerates a host that did it already. */
 int acs_http_global_init(char *err, size_t errlen);
+/* Releases what acs_http_global_init made; idempotent. Runs at the module's unload, or at
+ * exit before OpenSSL's own clean-up once the module stays loaded (pool.c), and only when no
+ * transfer is left. */
+void acs_http_global_cleanup(void);
 
 acs_http *acs_http_new(char *err, size_t errlen);
 /* A context whose transfers join `multi` (a CURLM *, not owned). acs_http_wakeup then raises

@@ -1,5 +1,6 @@
 #include "pool.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -270,7 +271,7 @@ static void *worker_main(void *arg)
  * A script that ends with os.exit() without closing its Lua state leaves the pools' threads
  * running while exit() runs OpenSSL's atexit clean-up and libcurl's (our destructor): the
  * threads then crash in freed TLS state. An exit handler, registered after OpenSSL's so it
- * runs first, cancels and joins every pool this process started. */
+ * runs first, cancels and joins every pool this process started, then releases libcurl. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static acs_pool *live_head;
 static pthread_once_t live_once = PTHREAD_ONCE_INIT;
@@ -296,10 +297,13 @@ static void stop_all_at_exit(void)
             p->stopped_at_exit = 1;
         pthread_mutex_unlock(&live_lock);
         if (!p)
-            return;
+            break;
         acs_pool_shutdown(p, ACS_SHUTDOWN_CANCEL); /* joins its threads */
         acs_pool_release(p);
     }
+    /* The module stays loaded (live_init), so its destructor would run only after OpenSSL's
+     * clean-up, and libcurl's shared TLS sessions must go before that. */
+    acs_http_global_cleanup();
 }
 
 /* A forked child has none of its parent's threads; a lock another one held stays held. */
@@ -309,8 +313,14 @@ static void live_after_fork(void)
     live_lock = fresh;
 }
 
+/* The exit handler must outlive lua_close's dlclose of this module: some runtimes (TSan's)
+ * keep an unloaded library's atexit handler and call it at exit. So the module stays
+ * mapped (RTLD_NODELETE) once a pool has started. */
 static void live_init(void)
 {
+    Dl_info self;
+    if (dladdr(&live_head, &self) && self.dli_fname) /* any object of this module */
+        (void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
     atexit(stop_all_at_exit);
     pthread_atfork(NULL, NULL, live_after_fork);
 }
