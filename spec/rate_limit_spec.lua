@@ -166,6 +166,14 @@ describe("rate limit", function()
     assert.is_true(took < 0.6, "failed after " .. took .. " s, not at its 0.3 s deadline")
   end
 
+  -- A client allowed `rate` calls a second (burst 1) whose one token a first call just took.
+  local function drained(rate)
+    local ecs = env.ecs({ rate_limit = { rate = rate, burst = 1 } })
+    ecs:enable_async(2, 10)
+    assert(ecs:DescribeRegions({}))
+    return ecs, env.now()
+  end
+
   local function assert_never_sent_late()
     require("socket").sleep(1.0) -- past when its token would have come (1 s after the first)
     assert.is_true(alicloud.run(5))
@@ -173,10 +181,7 @@ describe("rate limit", function()
   end
 
   it("fails an async call at its deadline while it waits for its token", function()
-    local ecs = env.ecs({ rate_limit = { rate = 1, burst = 1 } })
-    ecs:enable_async(2, 10)
-    assert(ecs:DescribeRegions({})) -- takes the one token there is
-    local t0 = env.now()
+    local ecs, t0 = drained(1)
     local _, err = ecs:DescribeRegionsAsync({}, { timeout = 0.3 }):wait(5)
     assert_deadline_error(err, env.now() - t0)
     assert.matches("rate limit", err.message)
@@ -185,20 +190,16 @@ describe("rate limit", function()
   end)
 
   it("fails a sync call at its deadline while it waits for its token", function()
-    local ecs = env.ecs({ rate_limit = { rate = 1, burst = 1 }, timeout = 0.3 })
-    assert(ecs:DescribeRegions({}))
-    local t0 = env.now()
-    local res, err = ecs:DescribeRegions({})
+    local ecs, t0 = drained(1)
+    local res, err = ecs:DescribeRegions({}, { timeout = 0.3 })
     assert.is_nil(res)
     assert_deadline_error(err, env.now() - t0)
     assert_never_sent_late()
+    ecs:shutdown()
   end)
 
   it("still sends a waiting call whose deadline comes after its token", function()
-    local ecs = env.ecs({ rate_limit = { rate = 4, burst = 1 } })
-    ecs:enable_async(2, 10)
-    assert(ecs:DescribeRegions({}))
-    local t0 = env.now()
+    local ecs, t0 = drained(4)
     assert(ecs:DescribeRegionsAsync({}, { timeout = 1 }):wait(5))
     assert.is_true(env.now() - t0 >= 0.2, "sent after " .. (env.now() - t0) .. " s")
     assert(ecs:DescribeRegions({}, { timeout = 1 }))
@@ -207,10 +208,7 @@ describe("rate limit", function()
   end)
 
   it("gives a timed-out or cancelled waiter's place in line to the calls after it", function()
-    local ecs = env.ecs({ rate_limit = { rate = 1, burst = 1 } })
-    ecs:enable_async(2, 10)
-    assert(ecs:DescribeRegions({}))
-    local t0 = env.now()
+    local ecs, t0 = drained(1)
     -- four places in line (1 to 4 s out) that time out, one cancelled (5 s out)
     local ps = {}
     for i = 1, 4 do ps[i] = ecs:DescribeRegionsAsync({}, { timeout = 0.3 }) end
