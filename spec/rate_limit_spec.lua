@@ -156,6 +156,75 @@ describe("rate limit", function()
     assert.are.equal(1, server:stats().requests)
   end)
 
+  -- A call's deadline counts while it waits for its token: it fails then, as any call whose
+  -- deadline passes, and is never sent late.
+  local function assert_deadline_error(err, took)
+    assert.are.equal("SDK.TimeoutError", err.code)
+    assert.are.equal("total", err.timeout)
+    assert.is_false(err.retryable)
+    assert.is_true(took >= 0.28, "failed after " .. took .. " s, before its deadline")
+    assert.is_true(took < 0.6, "failed after " .. took .. " s, not at its 0.3 s deadline")
+  end
+
+  -- A client allowed `rate` calls a second (burst 1) whose one token a first call just took.
+  local function drained(rate)
+    local ecs = env.ecs({ rate_limit = { rate = rate, burst = 1 } })
+    ecs:enable_async(2, 10)
+    assert(ecs:DescribeRegions({}))
+    return ecs, env.now()
+  end
+
+  local function assert_never_sent_late()
+    require("socket").sleep(1.0) -- past when its token would have come (1 s after the first)
+    assert.is_true(alicloud.run(5))
+    assert.are.equal(1, server:stats().requests)
+  end
+
+  it("fails an async call at its deadline while it waits for its token", function()
+    local ecs, t0 = drained(1)
+    local _, err = ecs:DescribeRegionsAsync({}, { timeout = 0.3 }):wait(5)
+    assert_deadline_error(err, env.now() - t0)
+    assert.matches("rate limit", err.message)
+    assert_never_sent_late()
+    ecs:shutdown()
+  end)
+
+  it("fails a sync call at its deadline while it waits for its token", function()
+    local ecs, t0 = drained(1)
+    local res, err = ecs:DescribeRegions({}, { timeout = 0.3 })
+    assert.is_nil(res)
+    assert_deadline_error(err, env.now() - t0)
+    assert_never_sent_late()
+    ecs:shutdown()
+  end)
+
+  it("still sends a waiting call whose deadline comes after its token", function()
+    local ecs, t0 = drained(4)
+    assert(ecs:DescribeRegionsAsync({}, { timeout = 1 }):wait(5))
+    assert.is_true(env.now() - t0 >= 0.2, "sent after " .. (env.now() - t0) .. " s")
+    assert(ecs:DescribeRegions({}, { timeout = 1 }))
+    assert.are.equal(3, server:stats().requests)
+    ecs:shutdown()
+  end)
+
+  it("gives a timed-out or cancelled waiter's place in line to the calls after it", function()
+    local ecs, t0 = drained(1)
+    -- four places in line (1 to 4 s out) that time out, one cancelled (5 s out)
+    local ps = {}
+    for i = 1, 4 do ps[i] = ecs:DescribeRegionsAsync({}, { timeout = 0.3 }) end
+    local cancelled = ecs:DescribeRegionsAsync({})
+    local settled = assert(alicloud.all_settled(ps):wait(5))
+    assert.are.same({ ["SDK.TimeoutError"] = 4 }, failures(settled))
+    assert.is_true(cancelled:cancel())
+    -- the next token is still due 1 s after the first call, not after the places given up
+    assert(ecs:DescribeRegionsAsync({}):wait(10))
+    local took = env.now() - t0
+    assert.is_true(took >= 0.9, "sent after " .. took .. " s, before its token")
+    assert.is_true(took < 1.6, "sent after " .. took .. " s, behind the places given up")
+    assert.are.equal(2, server:stats().requests)
+    ecs:shutdown()
+  end)
+
   it("refuses a bad rate", function()
     for _, bad in ipairs({ 0, -1, "10", { burst = 2 }, { rate = 1, burst = 0.5 }, math.huge }) do
       assert.has_error(function() env.ecs({ rate_limit = bad }) end)

@@ -44,6 +44,7 @@ static int finish(acs_http *h, acs_task *t)
         res->string_to_sign = NULL; /* the thread (and malloc arena) that made it */
     }
     res->total_s = acs_now() - t->submitted_at;
+    acs_ratelimit_forgo(t); /* set only when it ended waiting for a token */
     res->retryable = acs_retry_decide(&t->req, res) != ACS_RETRY_NO;
     /* Nothing reads the request any more: its memory goes now rather than at delivery, which
      * may be a queue's length away (docs/PERFORMANCE.md, "Memory"). */
@@ -73,12 +74,20 @@ acs_attempt_step acs_attempt_begin(acs_http *h, acs_task *t, acs_wire *w, double
         res->timeout_kind = ACS_TIMEOUT_TOTAL;
         acs_result_fail(res, ACS_E_TIMEOUT, "the call's deadline (%.3f s) passed %s",
                         (double)r->timeout_ms / 1000.0,
-                        res->attempts ? "while retrying" : "before it could start");
+                        t->rate_ticket  ? "while it waited for its rate limit's token"
+                        : res->attempts ? "while retrying"
+                                        : "before it could start");
         finish(h, t);
         return ACS_ATTEMPT_OVER;
     }
-    if (acs_ratelimit_admit(t, wait))
-        return ACS_ATTEMPT_WAIT; /* parked (or asleep) until its token is due, like a retry */
+    if (acs_ratelimit_admit(t, wait)) {
+        /* parked (or asleep) until its token is due, like a retry; but no later than its
+         * deadline, which then fails it above, so it is never sent late */
+        double now = acs_now();
+        if (deadline > 0 && now + *wait > deadline)
+            *wait = deadline - now;
+        return ACS_ATTEMPT_WAIT;
+    }
     char err[256];
     res->attempts++;
     if (acs_wire_build(r, acs_wallclock(), w, err, sizeof err) != 0) {

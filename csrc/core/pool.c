@@ -15,6 +15,7 @@
 #include "fork.h"
 #include "http.h"
 #include "json.h"
+#include "ratelimit.h"
 
 /* A pool thread: an engine carrying up to `capacity` of the pool's calls at once. */
 typedef struct {
@@ -168,6 +169,7 @@ static void complete_unrun(acs_pool *p, acs_task *t, acs_error e, const char *ms
 {
     acs_result_fail(&t->res, e, "%s", msg);
     t->res.total_s = acs_now() - t->submitted_at;
+    acs_ratelimit_forgo(t); /* a call cancelled while it waited for a token */
     t->state = ACS_TASK_DONE;
     acs_notify_push(p->done, t);
 }
@@ -210,6 +212,7 @@ static int hand_back(acs_pool *p, acs_worker *w, acs_engine_out *out, size_t n)
         if (!done && atomic_load(&t->cancelled)) {
             acs_result_fail(&t->res, ACS_E_CANCELLED, "the call was cancelled");
             t->res.total_s = acs_now() - t->submitted_at;
+            acs_ratelimit_forgo(t);
             done = 1;
         }
         if (done) {

@@ -97,3 +97,14 @@ int acs_ratelimit_admit(acs_task *t, double *wait)
     t->rate_ticket = 0;
     return 0;
 }
+
+void acs_ratelimit_forgo(acs_task *t)
+{
+    if (!t->ratelimit || !t->rate_ticket)
+        return;
+    t->rate_ticket = 0;
+    acs_ratelimit *l = t->ratelimit;
+    pthread_mutex_lock(&l->lock);
+    l->due -= l->interval; /* a due in the past counts as now: no credit piles up */
+    pthread_mutex_unlock(&l->lock);
+}

@@ -23,4 +23,9 @@ double acs_ratelimit_reserve(acs_ratelimit *l);
  * task without a rate limit. */
 int acs_ratelimit_admit(acs_task *t, double *wait);
 
+/* A call that ends while it holds a place in line (its deadline passed, it was cancelled)
+ * gives the place back, so calls that come later do not wait behind it. Nothing for a call
+ * without one. The rate stays kept: the token itself is taken only at sending. */
+void acs_ratelimit_forgo(acs_task *t);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "encode.h"
 
 void acs_wire_free(acs_wire *w)
@@ -34,7 +35,13 @@ static int copy_list(acs_kvlist *dst, const acs_kvlist *src)
     return 0;
 }
 
-int acs_pair_view_of(acs_pair_view *v, const acs_kvlist *l)
+/* The signer takes borrowed pairs; a view points into a kvlist. */
+typedef struct {
+    acs_pair *items;
+    size_t n;
+} pair_view;
+
+static int pair_view_of(pair_view *v, const acs_kvlist *l)
 {
     v->n = l->n;
     v->items = NULL;
@@ -82,12 +89,6 @@ int acs_wire_body(const acs_request *r, acs_wire *w)
     return w->body.oom ? -1 : 0;
 }
 
-int acs_wire_sign(const acs_sign_input *in, acs_sign_output *out, char *err, size_t errlen)
-{
-    memset(out, 0, sizeof *out);
-    return acs_sign(in, out, err, errlen);
-}
-
 void acs_wire_path_url(const acs_request *r, acs_wire *w)
 {
     acs_buf_puts(&w->url, r->scheme);
@@ -98,6 +99,66 @@ void acs_wire_path_url(const acs_request *r, acs_wire *w)
         acs_buf_putc(&w->url, '?');
         acs_wire_encode_pairs(&w->url, &r->query);
     }
+}
+
+int acs_wire_begin_signed(const acs_request *r, acs_wire *w, char nonce[33], char *err,
+                          size_t errlen)
+{
+    if (acs_random_hex(nonce) != 0 || acs_wire_body(r, w) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Last among the signed headers, in this order, as the official SDKs send them. */
+static int credential_headers(const acs_request *r, acs_kvlist *h)
+{
+    int rc = 0;
+    if (r->creds.bearer_token) {
+        rc |= acs_kvlist_adds(h, "x-acs-bearer-token", r->creds.bearer_token);
+        rc |= acs_kvlist_adds(h, "x-acs-signature-type", "BEARERTOKEN");
+    } else if (r->creds.security_token) {
+        rc |= acs_kvlist_adds(h, "x-acs-security-token", r->creds.security_token);
+        rc |= acs_kvlist_adds(h, "x-acs-accesskey-id",
+                              r->creds.access_key_id ? r->creds.access_key_id : "");
+    }
+    return rc;
+}
+
+int acs_wire_finish_signed(const acs_request *r, acs_sign_input *in, int rc, acs_wire *w,
+                           char *err, size_t errlen)
+{
+    acs_kvlist *h = &w->headers;
+    rc |= credential_headers(r, h);
+    pair_view qv = {0}, hv = {0};
+    if (rc || pair_view_of(&qv, &r->query) || pair_view_of(&hv, h)) {
+        free(qv.items);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    in->method = r->method;
+    in->query = qv.items;
+    in->nquery = qv.n;
+    in->headers = hv.items;
+    in->nheaders = hv.n;
+    in->access_key_id = r->creds.access_key_id ? r->creds.access_key_id : "";
+    in->access_key_secret = r->creds.access_key_secret ? r->creds.access_key_secret : "";
+    acs_sign_output out;
+    memset(&out, 0, sizeof out);
+    rc = acs_sign(in, &out, err, errlen);
+    free(qv.items);
+    free(hv.items);
+    if (rc == 0) {
+        rc = acs_kvlist_adds(h, "Authorization", out.authorization);
+        w->string_to_sign = out.string_to_sign;
+        out.string_to_sign = NULL;
+        acs_wire_path_url(r, w);
+        if (rc || w->url.oom)
+            snprintf(err, errlen, "out of memory");
+    }
+    acs_sign_output_free(&out);
+    return rc ? -1 : 0;
 }
 
 /* Unsigned (instance metadata, credential URIs): the URL, the caller's headers and the body,

@@ -12,14 +12,6 @@
 /* "k=v&k=v" with both sides percent-encoded, in list order. */
 void acs_wire_encode_pairs(acs_buf *b, const acs_kvlist *l);
 
-/* The signer takes borrowed pairs; these views point into kvlists. */
-typedef struct {
-    acs_pair *items;
-    size_t n;
-} acs_pair_view;
-
-int acs_pair_view_of(acs_pair_view *v, const acs_kvlist *l);
-
 /* The body's Content-Type: form-encoded when there is a form, else the caller's, else
  * application/octet-stream for a body and NULL without one. */
 const char *acs_wire_content_type(const acs_request *r);
@@ -33,7 +25,17 @@ int acs_wire_body(const acs_request *r, acs_wire *w);
 /* scheme://host/path?query (ROA, V3, unsigned). */
 void acs_wire_path_url(const acs_request *r, acs_wire *w);
 
-int acs_wire_sign(const acs_sign_input *in, acs_sign_output *out, char *err, size_t errlen);
+/* The start of a signed builder (ROA v1, V3): a fresh nonce and the body bytes in w.
+ * -1 with "out of memory" in err on failure. */
+int acs_wire_begin_signed(const acs_request *r, acs_wire *w, char nonce[33], char *err,
+                          size_t errlen);
+
+/* The end of a signed builder, after its own headers in w->headers (rc: whether adding them
+ * failed): the credential headers, the signature over r's query and those headers, the
+ * Authorization header, the string to sign and the URL. in holds the builder's style, path
+ * and body; the rest is filled in here. 0, or -1 with a message in err. */
+int acs_wire_finish_signed(const acs_request *r, acs_sign_input *in, int rc, acs_wire *w,
+                           char *err, size_t errlen);
 
 int acs_wire_build_rpc_v1(const acs_request *r, long long now, acs_wire *w, char *err,
                           size_t errlen);

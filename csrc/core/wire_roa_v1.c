@@ -2,9 +2,6 @@
  * header; the URL is the path and the query. */
 #include "wire_build.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "crypto.h"
 #include "dates.h"
 
@@ -12,14 +9,12 @@ int acs_wire_build_roa_v1(const acs_request *r, long long now, acs_wire *w, char
 {
     char date[40], nonce[33];
     acs_fmt_http_date(now, date);
-    if (acs_random_hex(nonce) != 0 || acs_wire_body(r, w) != 0) {
-        snprintf(err, errlen, "out of memory");
+    if (acs_wire_begin_signed(r, w, nonce, err, errlen) != 0)
         return -1;
-    }
     acs_buf md5 = ACS_BUF_INIT;
-    acs_md5_base64(&md5, (const unsigned char *)acs_buf_cstr(&w->body), w->body.len);
+    int rc = acs_md5_base64(&md5, (const unsigned char *)acs_buf_cstr(&w->body), w->body.len);
     acs_kvlist *h = &w->headers;
-    int rc = acs_wire_common_headers(r, h);
+    rc |= acs_wire_common_headers(r, h);
     rc |= acs_kvlist_adds(h, "Date", date);
     rc |= acs_kvlist_adds(h, "Content-MD5", acs_buf_cstr(&md5));
     const char *ct = acs_wire_content_type(r);
@@ -27,38 +22,7 @@ int acs_wire_build_roa_v1(const acs_request *r, long long now, acs_wire *w, char
     rc |= acs_kvlist_adds(h, "x-acs-signature-method", "HMAC-SHA1");
     rc |= acs_kvlist_adds(h, "x-acs-signature-version", "1.0");
     rc |= acs_kvlist_adds(h, "x-acs-signature-nonce", nonce);
-    if (r->creds.bearer_token) {
-        rc |= acs_kvlist_adds(h, "x-acs-bearer-token", r->creds.bearer_token);
-        rc |= acs_kvlist_adds(h, "x-acs-signature-type", "BEARERTOKEN");
-    } else if (r->creds.security_token) {
-        rc |= acs_kvlist_adds(h, "x-acs-security-token", r->creds.security_token);
-        rc |= acs_kvlist_adds(h, "x-acs-accesskey-id", r->creds.access_key_id ? r->creds.access_key_id : "");
-    }
     acs_buf_free(&md5);
-    acs_pair_view qv = {0}, hv = {0};
-    if (rc || md5.oom || acs_pair_view_of(&qv, &r->query) || acs_pair_view_of(&hv, h)) {
-        free(qv.items);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    acs_sign_input in = {
-        .style = ACS_SIGN_ROA, .method = r->method, .path = r->path ? r->path : "/",
-        .query = qv.items, .nquery = qv.n, .headers = hv.items, .nheaders = hv.n,
-        .access_key_id = r->creds.access_key_id ? r->creds.access_key_id : "",
-        .access_key_secret = r->creds.access_key_secret ? r->creds.access_key_secret : "",
-    };
-    acs_sign_output out;
-    rc = acs_wire_sign(&in, &out, err, errlen);
-    free(qv.items);
-    free(hv.items);
-    if (rc == 0) {
-        rc = acs_kvlist_adds(h, "Authorization", out.authorization);
-        w->string_to_sign = out.string_to_sign;
-        out.string_to_sign = NULL;
-        acs_wire_path_url(r, w);
-        if (rc || w->url.oom)
-            snprintf(err, errlen, "out of memory");
-    }
-    acs_sign_output_free(&out);
-    return rc ? -1 : 0;
+    acs_sign_input in = {.style = ACS_SIGN_ROA, .path = r->path ? r->path : "/"};
+    return acs_wire_finish_signed(r, &in, rc, w, err, errlen);
 }
