@@ -163,6 +163,11 @@ describe("products", function()
     it("returns nil for unknown products", function()
       assert.is_nil(products.get("nosuchproduct"))
       assert.is_nil(products.get(""))
+      -- nor for anything else the index holds (codes aside) or its syntax
+      for _, s in ipairs({ "ecs ", " ecs", "acm acm", "-", "--", "return", "]]", "\necs",
+        "2020-02-06", "regional", "acm.us-west-1.aliyuncs.com", "us-west-1", "Ecs Ecs" }) do
+        assert.is_nil(products.get(s), s)
+      end
     end)
 
     it("raises on a non-string name", function()
@@ -297,7 +302,10 @@ describe("products", function()
       local p = require("alicloud.products")
       assert.is_nil(package.loaded["alicloud.catalogue.index"])
       local ecs = p.get("ecs")
-      assert.is_table(package.loaded["alicloud.catalogue.index"])
+      assert.equal("ecs-cn-hangzhou.aliyuncs.com", ecs.endpoint_map["cn-hangzhou"])
+      assert.equal("cr_ee", p.get("CR").name == "cr" and p.get("cr_ee").name)
+      -- the index is read as text, not compiled, like the product files below
+      assert.is_nil(package.loaded["alicloud.catalogue.index"])
       assert.is_false(p.loaded("ecs"))
       assert.is_table(p.action(ecs, "DescribeRegions"))
       assert.is_true(p.loaded("ecs"))
@@ -318,7 +326,14 @@ describe("products", function()
       assert.is_true(ok)
       local ecs = p.get("ecs")
       local a = p.action(ecs, "RunInstances")
+      assert.is_string(package.loaded["alicloud.catalogue.index"])
       assert.is_table(package.loaded["alicloud.catalogue.ecs"])
+      assert.equal(297, #p.names())
+      assert.same({ "acm", "yundun_dbaudit" }, { p.names()[1], p.names()[297] })
+      assert.same({ "cr_ee", "R-kvstore", "regional", "roa" }, { p.get("CR_EE").name,
+        p.get("r-kvstore").code, p.get("acms-open").endpoint_type, p.get("acms-open").style })
+      assert.equal("acm.us-west-1.aliyuncs.com", p.get("acms-open").endpoint_map["us-west-1"])
+      assert.same({ "2019-10-30", "2020-03-30" }, p.get("aliyuncvc").versions)
       assert.same({ "list", "string" }, { a.schema.DataDisk.kind, a.schema.DataDisk.fields.Size.kind })
       assert.equal(359, #p.action_names(ecs))
       assert.equal("2020-03-30", p.action(p.get("aliyuncvc"), "GetMembers").version)
