@@ -163,6 +163,11 @@ describe("products", function()
     it("returns nil for unknown products", function()
       assert.is_nil(products.get("nosuchproduct"))
       assert.is_nil(products.get(""))
+      -- nor for anything else the index holds (codes aside) or its syntax
+      for _, s in ipairs({ "ecs ", " ecs", "acm acm", "-", "--", "return", "]]", "\necs",
+        "2020-02-06", "regional", "acm.us-west-1.aliyuncs.com", "us-west-1", "Ecs Ecs" }) do
+        assert.is_nil(products.get(s), s)
+      end
     end)
 
     it("raises on a non-string name", function()
@@ -288,16 +293,23 @@ describe("products", function()
   end)
 
   insulate("lazy loading", function()
-    it("loads no product data on require, only the one asked for on action()", function()
+    local function forget_catalogue()
       for k in pairs(package.loaded) do
         if k == "alicloud.products" or k:match("^alicloud%.catalogue%.") then
           package.loaded[k] = nil
         end
       end
+    end
+
+    it("loads no product data on require, only the one asked for on action()", function()
+      forget_catalogue()
       local p = require("alicloud.products")
       assert.is_nil(package.loaded["alicloud.catalogue.index"])
       local ecs = p.get("ecs")
-      assert.is_table(package.loaded["alicloud.catalogue.index"])
+      assert.equal("ecs-cn-hangzhou.aliyuncs.com", ecs.endpoint_map["cn-hangzhou"])
+      assert.equal("cr_ee", p.get("CR").name == "cr" and p.get("cr_ee").name)
+      -- the index is read as text, not compiled, like the product files below
+      assert.is_nil(package.loaded["alicloud.catalogue.index"])
       assert.is_false(p.loaded("ecs"))
       assert.is_table(p.action(ecs, "DescribeRegions"))
       assert.is_true(p.loaded("ecs"))
@@ -309,22 +321,60 @@ describe("products", function()
       assert.is_nil(package.loaded["alicloud.catalogue.ecs"])
     end)
 
-    it("reads the same entries when the file can only be required", function()
-      package.loaded["alicloud.products"] = nil
-      local searchpath = rawget(package, "searchpath")
-      rawset(package, "searchpath", nil) -- as on Lua 5.1
-      local ok, p = pcall(require, "alicloud.products")
-      rawset(package, "searchpath", searchpath)
-      assert.is_true(ok)
+    -- The lookups both ways of loading the generated files must answer alike.
+    local function check_entries(p)
       local ecs = p.get("ecs")
       local a = p.action(ecs, "RunInstances")
-      assert.is_table(package.loaded["alicloud.catalogue.ecs"])
+      assert.equal(297, #p.names())
+      assert.same({ "acm", "yundun_dbaudit" }, { p.names()[1], p.names()[297] })
+      assert.same({ "cr_ee", "R-kvstore", "regional", "roa" }, { p.get("CR_EE").name,
+        p.get("r-kvstore").code, p.get("acms-open").endpoint_type, p.get("acms-open").style })
+      assert.equal("acm.us-west-1.aliyuncs.com", p.get("acms-open").endpoint_map["us-west-1"])
+      assert.same({ "2019-10-30", "2020-03-30" }, p.get("aliyuncvc").versions)
       assert.same({ "list", "string" }, { a.schema.DataDisk.kind, a.schema.DataDisk.fields.Size.kind })
       assert.equal(359, #p.action_names(ecs))
       assert.equal("2020-03-30", p.action(p.get("aliyuncvc"), "GetMembers").version)
       assert.equal("/clusters/[ClusterId]", p.action(p.get("cs"), "DescribeClusterDetail").path)
       local _, guess = p.action(ecs, "RunInstance")
       assert.equal("RunInstances", guess)
+    end
+
+    it("reads the same entries when the files come from a custom loader", function()
+      forget_catalogue()
+      local p = require("alicloud.products")
+      -- the files are nowhere on package.path: only a searcher of its own finds them
+      local searchers = rawget(package, "searchers") or rawget(package, "loaders")
+      local path = package.path
+      local function searcher(name)
+        local file = name:match("^alicloud%.catalogue%.([%w_%-]+)$")
+        if file then return assert(loadfile("lua/alicloud/catalogue/" .. file .. ".lua")) end
+        return "\n\tnot a catalogue module"
+      end
+      table.insert(searchers, 2, searcher)
+      package.path = "./no-such-dir/?.lua"
+      finally(function()
+        package.path = path
+        for i = #searchers, 1, -1 do
+          if searchers[i] == searcher then table.remove(searchers, i) end
+        end
+      end)
+      check_entries(p)
+      assert.is_string(package.loaded["alicloud.catalogue.index"])
+      assert.is_table(package.loaded["alicloud.catalogue.ecs"])
+      assert.is_table(package.loaded["alicloud.catalogue.cs"])
+    end)
+
+    it("reads the files as text without package.searchpath (as on Lua 5.1)", function()
+      forget_catalogue()
+      local searchpath = rawget(package, "searchpath")
+      rawset(package, "searchpath", nil)
+      local ok, p = pcall(require, "alicloud.products")
+      rawset(package, "searchpath", searchpath)
+      assert.is_true(ok)
+      check_entries(p)
+      assert.is_nil(package.loaded["alicloud.catalogue.index"])
+      assert.is_nil(package.loaded["alicloud.catalogue.ecs"])
+      assert.is_true(p.loaded("ecs"))
     end)
   end)
 

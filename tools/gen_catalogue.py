@@ -4,9 +4,10 @@
 Usage: python3 tools/gen_catalogue.py [catalogue.json] [--out DIR] [--list-modules]
 
 Writes index.lua (every product: code, versions, endpoint type, endpoint map) and one
-<product>.lua per product with its actions. The encoding is plain Lua holding short strings,
-so files load fast (the Lua lexer copies long strings) and diff well; lua/alicloud/products.lua
-parses one action's string on its first use.
+<product>.lua per product with its actions. The encoding is plain Lua holding short strings
+(the index: one long string), so files diff well and lua/alicloud/products.lua can read them
+as text: it finds one product's line or one action's string on its first use and parses only
+that (compiling them instead costs ~60 instructions a byte: the Lua lexer copies long strings).
 
   product file: { [[shared tokens]], Action = [[METHOD /path @version +paging params...]], ... }
     tokens are separated by white space (long entries wrap onto indented lines);
@@ -20,9 +21,14 @@ parses one action's string on its first use.
                    kind (s string, i integer, b boolean, f float, l list, t struct, j json,
                    m map); `pkName{ kField ... }` lists the fields of a list's items or a
                    struct, nested fields carrying only a kind letter.
-  index: name = { code, version, endpoint_type or false, style, action count,
-                  versions = "v1 v2" (only if several), map = [[host region region ...]] }
-    map: a token with a dot is a host, the tokens after it (no dots) are its regions.
+  index: `return [[ lines ]]`: first one line per product, then each endpoint map:
+    name code version versions endpoint_type style action_count
+    ...
+    @name
+      host region region ...
+    versions are comma-separated, endpoint_type `-` when none; in the endpoint map a token
+    with a dot is a host, the tokens after it (no dots) are its regions. Products without an
+    endpoint map have no `@name`.
 
 Output is deterministic (everything sorted). --list-modules prints rockspec `modules` lines.
 """
@@ -39,6 +45,10 @@ POSITIONS = {"Path": "p", "Query": "q", "Body": "b", "Header": "h"}
 WIDTH = 100
 LINT_WIDTH = 110  # .luacheckrc max_line_length
 SAFE_WORD = re.compile(r"^[A-Za-z0-9_.\-\[\]/{}:@$*=,+~!]+$")
+INDEX_DOC = """-- %d products, one a line: name code version versions(,) endpoint_type(- none) style
+-- action_count; then each endpoint map: `@name`, then lines each holding a host (it has dots)
+-- and its regions. Read as text by alicloud/products.lua (format: tools/gen_catalogue.py).
+"""
 LUA_KEYWORDS = set("""and break do else elseif end false for function goto if in local nil
 not or repeat return then true until while""".split())
 
@@ -62,11 +72,6 @@ def word(s, what):
     if not SAFE_WORD.match(s) or "]]" in s:
         die("unexpected characters in %s %r" % (what, s))
     return s
-
-
-def long_lines(items):
-    """A [[...]] string holding one item per line."""
-    return "[[\n" + "".join(i + "\n" for i in items) + "]]"
 
 
 def default_version(versions):
@@ -199,11 +204,13 @@ def product_file(name, p):
     return "".join(out)
 
 
-def map_string(emap):
-    """Host tokens (they hold dots) each followed by the regions (no dots) that map to it."""
+def map_lines(emap):
+    """Each host (it has dots) on its own indented line, followed by the regions (no dots)
+    that map to it."""
     by_host = {}
     for region, host in emap.items():
-        if "." in region or "." not in host:
+        # products.lua finds a map by "@name\n": no "@" in hosts or regions
+        if "." in region or "." not in host or "@" in region + host:
             die("cannot encode endpoint %r -> %r" % (region, host))
         by_host.setdefault(word(host, "host"), []).append(word(region, "region"))
     lines = []
@@ -215,34 +222,24 @@ def map_string(emap):
                 line = "   "
             line += " " + region
         lines.append(line)
-    return "[[\n" + "\n".join(lines) + "\n]]"
+    return lines
 
 
-def index_entry(name, p):
+def index_line(name, p):
+    """One product of the index: name code version versions endpoint_type style count."""
     versions, etype = p["versions"], p["endpoint_type"]
     if etype not in ("regional", "central", None):
         die("unknown endpoint_type %r in %s" % (etype, name))
-    fields = [lua_str(p["code"]), lua_str(default_version(versions)),
-              lua_str(etype) if etype else "false", lua_str(product_style(p["actions"])),
-              str(len(p["actions"]))]
-    if len(versions) > 1:
-        fields.append("versions = " + lua_str(" ".join(sorted(versions))))
-    if p.get("endpoint_map"):
-        fields.append("map = " + map_string(p["endpoint_map"]))
-    # Fields wrap onto indented lines; a field's length is that of its first line.
-    text = "%s = { %s" % (lua_key(name), fields[0])
-    width = len(text)
-    for f in fields[1:]:
-        first = len(f.split("\n")[0])
-        if width + 2 + first > WIDTH:
-            text += ",\n  " + f
-            width = 2 + first
-        else:
-            text += ", " + f
-            width += 2 + first
-        if "\n" in f:
-            width = len(f.split("\n")[-1])
-    return text + " },\n"
+    return " ".join([name, word(p["code"], "code"), word(default_version(versions), "version"),
+                     ",".join(word(v, "version") for v in sorted(versions)), etype or "-",
+                     product_style(p["actions"]), str(len(p["actions"]))]) + "\n"
+
+
+def index_map(name, p):
+    """A product's endpoint map in the index: `@name`, then its lines ("" when it has none)."""
+    if not p.get("endpoint_map"):
+        return ""
+    return "@" + name + "\n" + "".join(line + "\n" for line in map_lines(p["endpoint_map"]))
 
 
 def write(path, text):
@@ -276,17 +273,17 @@ def main(argv):
             print('["alicloud.catalogue.%s"] = "lua/alicloud/catalogue/%s.lua",' % (m, m))
         return
     for name in names:
-        if not re.match(r"^[a-z0-9_\-]+$", name) or name == "index":
+        # products.lua finds "\nname " in the index: a module name that starts a word
+        if not re.match(r"^[a-z0-9][a-z0-9_\-]*$", name) or name == "index":
             die("product name %r cannot be a module name" % name)
 
     os.makedirs(out_dir, exist_ok=True)
-    index = [HEADER, "-- %d products: name = { code, version, endpoint_type (false: none), style,\n"
-             "-- action count, versions = \"v1 v2\" (when several), map = endpoint map:\n"
-             "-- each host followed by its regions }\n" % len(names), "return {\n"]
+    index = [HEADER, INDEX_DOC % len(names), "return [[\n"]
+    index.extend(index_line(name, products[name]) for name in names)
+    index.extend(index_map(name, products[name]) for name in names)
+    index.append("]]\n")
     for name in names:
-        index.append(index_entry(name, products[name]))
         write(os.path.join(out_dir, name + ".lua"), product_file(name, products[name]))
-    index.append("}\n")
     write(os.path.join(out_dir, "index.lua"), "".join(index))
 
     # Remove generated files of products that left the catalogue.
