@@ -4,8 +4,10 @@
 local alicloud = require("alicloud")
 local compat = require("alicloud.compat")
 local errors = require("alicloud.errors")
+local kit = require("alicloud.credentials.provider_kit")
 local json = require("alicloud.json")
 local params = require("alicloud.cli_params")
+local profile = require("alicloud.credentials.profile")
 
 local M = {}
 
@@ -19,11 +21,13 @@ Parameters: --Name value or --Name=value; a list, struct or map parameter takes 
 values are sent as typed.
 
 options:
-  --region R                 region (default: $ALIBABA_CLOUD_REGION_ID or cn-hangzhou)
+  --region R                 region (default: $ALIBABA_CLOUD_REGION_ID, else the profile's
+                             region_id, else cn-hangzhou)
   --endpoint HOST[:PORT]     send to this host instead of the product's endpoint
   --scheme http|https        (default https)
-  --profile P                credentials from this profile of ~/.aliyun/config.json or
-                             ~/.alibabacloud/credentials (default: the default chain)
+  --profile P                credentials and region_id from this profile of ~/.aliyun/config.json
+                             or ~/.alibabacloud/credentials (default: the default chain's
+                             credentials, the default profile's region_id)
   --signature-version v1|v3  (default: the product's)
   --all-pages                every item of a paged action, one JSON line each
   --bulk FILE                one parameter object (JSON) per line of FILE ("-": stdin); writes
@@ -73,6 +77,7 @@ function M.parse(argv)
         v = argv[i]
         if v == nil then return nil, "--" .. name .. " needs a value" end
       end
+      if v == "" then return nil, "--" .. name .. " needs a value" end
       o.opt[name] = v
     else
       return nil, "unknown option --" .. name
@@ -103,11 +108,64 @@ function M.parse(argv)
   return o
 end
 
+-- The region variables the aliyun CLI reads, in its order (less its bare REGION_ID and REGION).
+local REGION_VARS = { "ALIBABA_CLOUD_REGION_ID", "ALIBABACLOUD_REGION_ID", "ALICLOUD_REGION_ID" }
+
+local function nonempty(v)
+  if type(v) == "string" and v ~= "" then return v end
+  return nil
+end
+
+--- The region_id of profile `name` (else $ALIBABA_CLOUD_PROFILE, else the file's default one),
+-- found the way credentials.from_profile finds the profile: the aliyun CLI's config.json when
+-- it has the profile, else the INI file. nil when there is none; a broken file is from_profile's
+-- to report, so it gives nil here.
+function M.profile_region(name, getenv)
+  getenv = getenv or os.getenv
+  local function var(k) return nonempty(getenv(k)) end
+  name = nonempty(name) or var("ALIBABA_CLOUD_PROFILE")
+  local home = var("HOME") or var("USERPROFILE")
+  if home and var("ALIBABA_CLOUD_CLI_PROFILE_DISABLED") ~= "true" then
+    local text = kit.read_file(home .. "/.aliyun/config.json")
+    local conf = text and json.decode(text)
+    if type(conf) == "table" and type(conf.profiles) == "table" then
+      local want = name or nonempty(conf.current)
+      for _, p in ipairs(conf.profiles) do
+        if type(p) == "table" and p.name == want then return nonempty(p.region_id) end
+      end
+    end
+  end
+  local path = var("ALIBABA_CLOUD_CREDENTIALS_FILE")
+    or (home and home .. "/.alibabacloud/credentials")
+  local text = path and kit.read_file(path)
+  local section = text and profile.parse_ini(text)[name or "default"]
+  return section and nonempty(section.region_id)
+end
+
+--- The region for parsed options and where it came from: --region, else the environment, else
+-- the profile's region_id, else cn-hangzhou. Flag over environment over file, as the README says.
+function M.region(o, getenv)
+  getenv = getenv or os.getenv
+  if o.opt.region then return o.opt.region, "--region" end
+  for _, k in ipairs(REGION_VARS) do
+    local r = nonempty(getenv(k))
+    if r then return r, "$" .. k end
+  end
+  local r = M.profile_region(o.opt.profile, getenv)
+  if r then return r, "the profile's region_id" end
+  return "cn-hangzhou", "the default"
+end
+
 --- The client for parsed options; raises (a usage error) on an unknown product.
 function M.client(o)
   local opt = o.opt
+  local region, from = M.region(o)
+  -- it becomes part of a host name: refuse what would send the call somewhere odd
+  if not region:match("^[%w][%w%-]*$") then
+    error(string.format("region '%s' (%s) is not a region id such as cn-hangzhou", region, from), 0)
+  end
   local copts = {
-    region = opt.region or os.getenv("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou",
+    region = region,
     endpoint = opt.endpoint,
     scheme = opt.scheme,
     signature_version = opt["signature-version"],
