@@ -211,6 +211,29 @@ describe("command line", function()
       assert.are.equal(12, #cjson.decode(out).Regions.Region)
     end)
 
+    it("finds a checkout's modules and build by itself, and says when the build is missing", function()
+      -- the default search paths (lua-cjson and the like), none of which reaches the module:
+      -- only the checkout bin/alicloud sits in does
+      local nowhere = {}
+      for _, k in ipairs({ "LUA_PATH", "LUA_PATH_5_3", "LUA_PATH_5_4", "LUA_CPATH", "LUA_CPATH_5_3",
+        "LUA_CPATH_5_4" }) do
+        nowhere[k] = false
+      end
+      local out, err, code = run("ecs DescribeRegions " .. at_fake(), nowhere)
+      assert.are.equal(0, code, err)
+      assert.are.equal(12, #cjson.decode(out).Regions.Region)
+      -- a copy of the checkout without any build
+      assert.is_true(proc.execute("cp -r bin lua " .. q(dir)))
+      local cmd = command("ecs DescribeRegions " .. at_fake(), nowhere):gsub("bin/alicloud ",
+        q(dir .. "/bin/alicloud") .. " ")
+      local text, ok = proc.read(cmd .. " 2>&1")
+      assert.is_nil(ok)
+      assert.matches("alicloud: the C module is not built for %S+ %(no .*/alicloud/core%.so%): run make LUA=",
+        text)
+      assert.is_nil(text:find("traceback", 1, true))
+      assert.are.equal(1, server:stats().requests)
+    end)
+
     it("starts a Lua from PATH without $ALICLOUD_LUA: a versioned one before plain lua", function()
       local real = proc.read("command -v " .. q(proc.lua)):match("^(%S+)")
       assert.is_string(real)

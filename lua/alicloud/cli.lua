@@ -25,9 +25,9 @@ options:
                              region_id, else cn-hangzhou)
   --endpoint HOST[:PORT]     send to this host instead of the product's endpoint
   --scheme http|https        (default https)
-  --profile P                credentials and region_id from this profile of ~/.aliyun/config.json
-                             or ~/.alibabacloud/credentials (default: the default chain's
-                             credentials, the default profile's region_id)
+  --profile P                credentials and region_id from profile P of ~/.aliyun/config.json
+                             or ~/.alibabacloud/credentials (default: the credentials chain,
+                             and the region_id of $ALIBABA_CLOUD_PROFILE or the file's default)
   --signature-version v1|v3  (default: the product's)
   --all-pages                every item of a paged action, one JSON line each
   --bulk FILE                one parameter object (JSON) per line of FILE ("-": stdin); writes
