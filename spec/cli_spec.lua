@@ -426,6 +426,17 @@ describe("command line", function()
       assert.matches("^%[#+%] 12/12 done, 0 failed, [%d%.]+ calls/s, ETA 0:00", last)
     end)
 
+    it("refuses a file it cannot read, a directory too, before sending anything", function()
+      for _, path in ipairs({ "/nonexistent/calls.jsonl", "spec" }) do
+        local out, err, code = run("ecs DescribeRegions --bulk " .. path .. " " .. at_fake())
+        assert.are.equal(2, code, err)
+        assert.are.equal("", out)
+        assert.matches("^alicloud: cannot read " .. path:gsub("%p", "%%%0") .. ": %S", err)
+        assert.is_nil(err:find("traceback", 1, true))
+      end
+      assert.are.equal(0, server:stats().requests)
+    end)
+
     it("reads standard input with --bulk -", function()
       write(input, '{"PageSize": 2}\n{"PageSize": 3}\n')
       local out, err, code = run("ecs DescribeInstances --bulk - " .. at_fake(), nil, input)

@@ -221,13 +221,11 @@ local function single(client, o, p)
 end
 
 local function all_pages(client, o, p)
-  local n = 0
   for item, err in client:items(o.action, p) do
     if not item then
       write_error(err)
       return 1
     end
-    n = n + 1
     io.stdout:write(json.encode(item), "\n")
   end
   return 0
