@@ -234,6 +234,14 @@ describe("command line", function()
       assert.are.equal(1, server:stats().requests)
     end)
 
+    it("prints its version and the Lua it runs on with --version", function()
+      local out, err, code = run("--version")
+      assert.are.equal(0, code, err)
+      local jit = rawget(_G, "jit") -- the suite's Lua is $ALICLOUD_LUA, the one bin/alicloud starts
+      assert.are.equal(string.format("alicloud %s (%s)\n", require("alicloud").VERSION,
+        jit and jit.version or _VERSION), out)
+    end)
+
     it("starts a Lua from PATH without $ALICLOUD_LUA: a versioned one before plain lua", function()
       local real = proc.read("command -v " .. q(proc.lua)):match("^(%S+)")
       assert.is_string(real)

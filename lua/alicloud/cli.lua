@@ -35,6 +35,7 @@ options:
   --concurrency N            calls in flight in bulk mode (default 10)
   --rate R                   at most R calls per second (any mode)
   --progress                 a progress bar on stderr in bulk mode (default: when a terminal)
+  --version                  the module's version and the Lua running it
 
 Exit status: 0 on success; 1 when a call (or a bulk line) failed; 2 on a usage error;
 130 when a bulk run was interrupted (SIGINT): what was done is printed first.
@@ -43,7 +44,7 @@ Exit status: 0 on success; 1 when a call (or a bulk line) failed; 2 on a usage e
 -- Options that take a value, and flags.
 local VALUED = { region = true, endpoint = true, scheme = true, profile = true,
   ["signature-version"] = true, bulk = true, concurrency = true, rate = true }
-local FLAGS = { ["all-pages"] = true, progress = true, help = true }
+local FLAGS = { ["all-pages"] = true, progress = true, help = true, version = true }
 
 --- Parses argv into { product, action, params (strings by dotted name, in order), options };
 -- returns nil and a message on a usage error.
@@ -239,6 +240,11 @@ function M.main(argv)
     return 2
   end
   if o.opt.help then return help(o) end
+  if o.opt.version then -- which Lua bin/alicloud picked, for a bug report
+    local jit = rawget(_G, "jit")
+    io.stdout:write("alicloud ", alicloud.VERSION, " (", jit and jit.version or _VERSION, ")\n")
+    return 0
+  end
   if not o.product or not o.action then
     io.stderr:write(M.USAGE)
     return 2
