@@ -108,6 +108,34 @@ describe("command line", function()
       end
     end)
 
+    it("takes the parameters the action lists without a capital, ROA's task_id and page_size", function()
+      -- the override answers only the literal path: task_id must have become part of it
+      server:config{ actions = {
+        ["GET /tasks/T-fake42"] = { body = '{"task_id":"T-fake42","state":"success"}' },
+        ["GET /api/v1/clusters"] = { body = '{"clusters":[]}' },
+      } }
+      local out, err, code = run("cs DescribeTaskInfo --task_id T-fake42 " .. at_fake())
+      assert.are.equal(0, code, err)
+      assert.are.equal("success", cjson.decode(out).state)
+      assert.are.equal(1, server:stats().by_action["GET /tasks/T-fake42"])
+      -- a Query one, typed by the catalogue: the debug log shows what went on the wire
+      out, err, code = run("cs DescribeClustersV1 --page_size 5 --name=web " .. at_fake(),
+        { ALICLOUD_DEBUG = "2" })
+      assert.are.equal(0, code, err)
+      assert.are.same({}, cjson.decode(out).clusters)
+      assert.matches("query=name=web&page_size=5 ", err)
+      out, err, code = run("cs DescribeClustersV1 --page_size five " .. at_fake())
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.matches("SDK.InvalidParam.*page_size", err)
+      -- a name the action does not list is still an unknown option
+      out, err, code = run("cs DescribeClustersV1 --page_sise 5 " .. at_fake())
+      assert.are.equal(2, code)
+      assert.are.equal("", out)
+      assert.matches("unknown option %-%-page_sise", err)
+      assert.are.equal(2, server:stats().requests)
+    end)
+
     it("refuses a value of the wrong kind before sending anything", function()
       local out, err, code = run("ecs DescribeInstances --PageSize ten " .. at_fake())
       assert.are.equal(1, code)

@@ -18,7 +18,8 @@ usage: alicloud <product> <Action> [--Name value ...] [options]
 
 Parameters: --Name value or --Name=value; a list, struct or map parameter takes JSON
 (--InstanceId '["i-1","i-2"]') or numbered names (--Tag.1.Key k --Tag.1.Value v); other
-values are sent as typed.
+values are sent as typed. A name without a capital (--page_size) is a parameter when the
+action lists it and is not one of the options below; give one that is in a --bulk line.
 
 options:
   --region R                 region (default: $ALIBABA_CLOUD_REGION_ID, else the profile's
@@ -46,6 +47,14 @@ local VALUED = { region = true, endpoint = true, scheme = true, profile = true,
   ["signature-version"] = true, bulk = true, concurrency = true, rate = true }
 local FLAGS = { ["all-pages"] = true, progress = true, help = true, version = true }
 
+-- Does the action's schema list parameter `name` (or the first segment of a dotted one)? For the
+-- names that do not start with a capital (ROA's task_id, page_size): they read like options.
+local function listed(product, action, name)
+  if not (product and action) then return false end
+  local ok, schema = pcall(params.schema, product, action)
+  return ok and schema ~= nil and (schema[name] or schema[name:match("^[^%.]+")]) ~= nil
+end
+
 --- Parses argv into { product, action, params (strings by dotted name, in order), options };
 -- returns nil and a message on a usage error.
 function M.parse(argv)
@@ -59,7 +68,8 @@ function M.parse(argv)
     if not name then name = a:match("^%-%-(.+)$") end
     if not name then
       positional[#positional + 1] = a
-    elseif name:match("^%u") then -- a parameter
+    elseif name:match("^%u") or (not FLAGS[name] and not VALUED[name]
+        and listed(positional[1], positional[2], name)) then -- a parameter
       local v = inline
       if v == nil then
         i = i + 1
