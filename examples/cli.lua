@@ -5,19 +5,20 @@ local support = dofile("examples/support.lua")
 
 local opts = support.client_options()
 local function sh(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
--- the interpreter running this example (the lowest index of arg) runs the command line too
+-- bin/alicloud starts $ALICLOUD_LUA (else the first Lua on PATH): here the interpreter running
+-- this example, the lowest index of arg
 local first = 0
 while arg[first - 1] do first = first - 1 end
 local lua = first < 0 and arg[first] or "lua5.4"
-local prefix, where = "", ""
+local prefix, where = "ALICLOUD_LUA=" .. sh(lua) .. " ", ""
 if opts.endpoint then -- the fake cloud: its endpoint and key
-  prefix = "ALIBABA_CLOUD_ACCESS_KEY_ID=ak-test ALIBABA_CLOUD_ACCESS_KEY_SECRET=secret-test "
+  prefix = prefix .. "ALIBABA_CLOUD_ACCESS_KEY_ID=ak-test ALIBABA_CLOUD_ACCESS_KEY_SECRET=secret-test "
   where = " --endpoint " .. opts.endpoint .. " --scheme http"
 end
 
 -- Runs `alicloud args` (at the fake cloud), its output through `pipe` when given.
 local function run(args, pipe)
-  local cmd = prefix .. sh(lua) .. " bin/alicloud " .. args .. where .. (pipe and (" | " .. pipe) or "")
+  local cmd = prefix .. "bin/alicloud " .. args .. where .. (pipe and (" | " .. pipe) or "")
   io.write("$ alicloud ", args, pipe and (" | " .. pipe) or "", "\n")
   io.flush()
   local ok = os.execute(cmd)

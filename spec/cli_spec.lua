@@ -40,27 +40,32 @@ describe("command line", function()
       ALIBABA_CLOUD_ECS_METADATA_DISABLED = "true",
       ALIBABA_CLOUD_REGION_ID = false, ALICLOUD_DEBUG = false,
       ALIBABA_CLOUD_CREDENTIALS_FILE = false, ALIBABA_CLOUD_PROFILE = false,
+      ALIBABACLOUD_REGION_ID = false, ALICLOUD_REGION_ID = false,
+      ALIBABA_CLOUD_CLI_PROFILE_DISABLED = false,
+      HOME = "/nonexistent/alicloud-cli-spec", -- no profile of the user's sets the region
     }
   end)
   teardown(function() env.stop() end)
   before_each(function() server:reset() end)
 
-  local function command(args, vars)
+  -- bin/alicloud run as a program (its sh prologue starts $ALICLOUD_LUA, the suite's Lua), or
+  -- with `lua` true by that Lua, as luarocks' wrapper runs it.
+  local function command(args, vars, lua)
     local unset, set = {}, {}
-    local all = {}
+    local all = { ALICLOUD_LUA = proc.lua }
     for k, v in pairs(base_env) do all[k] = v end
     for k, v in pairs(vars or {}) do all[k] = v end
     for k, v in pairs(all) do
       if v == false then unset[#unset + 1] = "-u " .. k else set[#set + 1] = k .. "=" .. q(v) end
     end
-    return "env " .. table.concat(unset, " ") .. " " .. table.concat(set, " ") .. " " .. proc.lua
-      .. " bin/alicloud " .. args
+    return "env " .. table.concat(unset, " ") .. " " .. table.concat(set, " ") .. " "
+      .. (lua and proc.lua .. " " or "") .. "bin/alicloud " .. args
   end
 
   -- Runs the command line; returns stdout, stderr and the exit status.
-  local function run(args, vars, stdin)
+  local function run(args, vars, stdin, lua)
     local out, err = os.tmpname(), os.tmpname()
-    local _, _, how, code = proc.read(command(args, vars) .. " >" .. out .. " 2>" .. err .. " <"
+    local _, _, how, code = proc.read(command(args, vars, lua) .. " >" .. out .. " 2>" .. err .. " <"
       .. (stdin or "/dev/null"))
     local o, e = slurp(out), slurp(err)
     os.remove(out)
@@ -101,6 +106,34 @@ describe("command line", function()
       for _, t in ipairs(res.TagResources.TagResource) do
         assert.are.equal("i-fake000007", t.ResourceId)
       end
+    end)
+
+    it("takes the parameters the action lists without a capital, ROA's task_id and page_size", function()
+      -- the override answers only the literal path: task_id must have become part of it
+      server:config{ actions = {
+        ["GET /tasks/T-fake42"] = { body = '{"task_id":"T-fake42","state":"success"}' },
+        ["GET /api/v1/clusters"] = { body = '{"clusters":[]}' },
+      } }
+      local out, err, code = run("cs DescribeTaskInfo --task_id T-fake42 " .. at_fake())
+      assert.are.equal(0, code, err)
+      assert.are.equal("success", cjson.decode(out).state)
+      assert.are.equal(1, server:stats().by_action["GET /tasks/T-fake42"])
+      -- a Query one, typed by the catalogue: the debug log shows what went on the wire
+      out, err, code = run("cs DescribeClustersV1 --page_size 5 --name=web " .. at_fake(),
+        { ALICLOUD_DEBUG = "2" })
+      assert.are.equal(0, code, err)
+      assert.are.same({}, cjson.decode(out).clusters)
+      assert.matches("query=name=web&page_size=5 ", err)
+      out, err, code = run("cs DescribeClustersV1 --page_size five " .. at_fake())
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.matches("SDK.InvalidParam.*page_size", err)
+      -- a name the action does not list is still an unknown option
+      out, err, code = run("cs DescribeClustersV1 --page_sise 5 " .. at_fake())
+      assert.are.equal(2, code)
+      assert.are.equal("", out)
+      assert.matches("unknown option %-%-page_sise", err)
+      assert.are.equal(2, server:stats().requests)
     end)
 
     it("refuses a value of the wrong kind before sending anything", function()
@@ -181,14 +214,162 @@ describe("command line", function()
     end)
   end)
 
-  it("is installed by the rock as a script", function()
-    local spec = {}
-    local chunk = assert(loadfile("rockspec/alicloud-scm-1.rockspec", "t", spec))
-    local setfenv = rawget(_G, "setfenv") -- 5.1 and LuaJIT: loadfile takes no environment
-    if setfenv then setfenv(chunk, spec) end
-    chunk()
-    assert.are.equal("bin/alicloud", spec.build.install.bin.alicloud)
-    assert.matches("^#!/usr/bin/env lua", slurp("bin/alicloud"))
+  describe("bin/alicloud", function()
+    local dir
+
+    before_each(function()
+      dir = os.tmpname()
+      os.remove(dir)
+      assert.is_true(proc.execute("mkdir " .. q(dir)))
+    end)
+    after_each(function() proc.execute("rm -rf " .. q(dir)) end)
+
+    it("is installed by the rock as a script that luarocks wraps as Lua", function()
+      local spec = {}
+      local chunk = assert(loadfile("rockspec/alicloud-scm-1.rockspec", "t", spec))
+      local setfenv = rawget(_G, "setfenv") -- 5.1 and LuaJIT: loadfile takes no environment
+      if setfenv then setfenv(chunk, spec) end
+      chunk()
+      assert.are.equal("bin/alicloud", spec.build.install.bin.alicloud)
+      assert.matches("^#!/bin/sh\n", slurp("bin/alicloud"))
+      -- luarocks wraps a bin script in a launcher of its Lua when loadfile takes it
+      assert.is_function(loadfile("bin/alicloud"))
+      local out, err, code = run("ecs DescribeRegions " .. at_fake(), nil, nil, true)
+      assert.are.equal(0, code, err)
+      assert.are.equal(12, #cjson.decode(out).Regions.Region)
+    end)
+
+    it("finds a checkout's modules and build by itself, and says when the build is missing", function()
+      -- the default search paths (lua-cjson and the like), none of which reaches the module:
+      -- only the checkout bin/alicloud sits in does
+      local nowhere = {}
+      for _, k in ipairs({ "LUA_PATH", "LUA_PATH_5_3", "LUA_PATH_5_4", "LUA_CPATH", "LUA_CPATH_5_3",
+        "LUA_CPATH_5_4" }) do
+        nowhere[k] = false
+      end
+      local out, err, code = run("ecs DescribeRegions " .. at_fake(), nowhere)
+      assert.are.equal(0, code, err)
+      assert.are.equal(12, #cjson.decode(out).Regions.Region)
+      -- a copy of the checkout without any build
+      assert.is_true(proc.execute("cp -r bin lua " .. q(dir)))
+      local cmd = command("ecs DescribeRegions " .. at_fake(), nowhere):gsub("bin/alicloud ",
+        q(dir .. "/bin/alicloud") .. " ")
+      local text, ok = proc.read(cmd .. " 2>&1")
+      assert.is_nil(ok)
+      assert.matches("alicloud: the C module is not built for %S+ %(no .*/alicloud/core%.so%): run make LUA=",
+        text)
+      assert.is_nil(text:find("traceback", 1, true))
+      assert.are.equal(1, server:stats().requests)
+    end)
+
+    it("prints its version and the Lua it runs on with --version", function()
+      local out, err, code = run("--version")
+      assert.are.equal(0, code, err)
+      local jit = rawget(_G, "jit") -- the suite's Lua is $ALICLOUD_LUA, the one bin/alicloud starts
+      assert.are.equal(string.format("alicloud %s (%s)\n", require("alicloud").VERSION,
+        jit and jit.version or _VERSION), out)
+    end)
+
+    it("starts a Lua from PATH without $ALICLOUD_LUA: a versioned one before plain lua", function()
+      local real = proc.read("command -v " .. q(proc.lua)):match("^(%S+)")
+      assert.is_string(real)
+      -- this PATH holds the suite's Lua as lua5.1, and a `lua` that must not be chosen
+      assert.is_true(proc.execute("ln -s " .. q(real) .. " " .. q(dir .. "/lua5.1")))
+      write(dir .. "/lua", "#!/bin/sh\necho 'plain lua chosen' >&2\nexit 3\n")
+      assert.is_true(proc.execute("chmod +x " .. q(dir .. "/lua")))
+      local out, err, code = run("ecs DescribeRegions " .. at_fake(), { ALICLOUD_LUA = false, PATH = dir })
+      assert.are.equal(0, code, err)
+      assert.are.equal(12, #cjson.decode(out).Regions.Region)
+      os.remove(dir .. "/lua5.1")
+      out, err, code = run("ecs DescribeRegions " .. at_fake(), { ALICLOUD_LUA = false, PATH = dir })
+      assert.are.equal("", out)
+      assert.are.equal(3, code, err)
+      assert.matches("plain lua chosen", err)
+      os.remove(dir .. "/lua")
+      out, err, code = run("ecs DescribeRegions " .. at_fake(), { ALICLOUD_LUA = false, PATH = dir })
+      assert.are.equal(127, code)
+      assert.are.equal("", out)
+      assert.matches("alicloud: no Lua found", err)
+      assert.are.equal(0, server:stats().requests - 1) -- only the first run reached the fake
+    end)
+  end)
+
+  describe("the region", function()
+    local home
+
+    before_each(function()
+      home = os.tmpname()
+      os.remove(home)
+      assert.is_true(proc.execute("mkdir -p " .. q(home .. "/.aliyun")))
+      local fake = env.fake
+      write(home .. "/.aliyun/config.json", cjson.encode({ current = "main", profiles = {
+        { name = "main", mode = "AK", access_key_id = fake.ACCESS_KEY_ID,
+          access_key_secret = fake.ACCESS_KEY_SECRET, region_id = "cn-shanghai" },
+        { name = "other", mode = "AK", access_key_id = fake.OTHER_ACCESS_KEY_ID,
+          access_key_secret = fake.OTHER_ACCESS_KEY_SECRET, region_id = "cn-beijing" },
+        { name = "bare", mode = "AK", access_key_id = fake.OTHER_ACCESS_KEY_ID,
+          access_key_secret = fake.OTHER_ACCESS_KEY_SECRET },
+        { name = "odd", mode = "AK", access_key_id = fake.OTHER_ACCESS_KEY_ID,
+          access_key_secret = fake.OTHER_ACCESS_KEY_SECRET, region_id = "cn beijing" },
+      } }))
+      server:config{ instances = { count = 1 } }
+    end)
+    after_each(function() proc.execute("rm -rf " .. q(home)) end)
+
+    -- The region the call carried, as the fake saw it: it puts RegionId into each instance.
+    local function region_of(args, vars)
+      local v = { HOME = home }
+      for k, x in pairs(vars or {}) do v[k] = x end
+      local out, err, code = run("ecs DescribeInstances --PageSize 1 " .. args .. " " .. at_fake(), v)
+      assert.are.equal(0, code, err)
+      return cjson.decode(out).Instances.Instance[1].RegionId
+    end
+
+    it("is the profile's region_id when neither --region nor the environment gives one", function()
+      -- the environment's secret is wrong: the call only succeeds with the profile's key
+      local wrong = { ALIBABA_CLOUD_ACCESS_KEY_SECRET = "wrong-secret-4c1e" }
+      assert.are.equal("cn-beijing", region_of("--profile other", wrong))
+      -- no --profile: the credentials are the chain's (here the environment's), the region that
+      -- of $ALIBABA_CLOUD_PROFILE, else of the file's current profile, as the aliyun CLI takes it
+      assert.are.equal("cn-beijing", region_of("", { ALIBABA_CLOUD_PROFILE = "other" }))
+      assert.are.equal("cn-shanghai", region_of(""))
+      assert.are.equal("cn-hangzhou", region_of("--profile bare")) -- none: the default
+      -- a profile the CLI config lacks is the INI file's, region_id and all
+      local ini = home .. "/credentials"
+      write(ini, "[ini]\ntype = access_key\naccess_key_id = " .. env.fake.OTHER_ACCESS_KEY_ID
+        .. "\naccess_key_secret = " .. env.fake.OTHER_ACCESS_KEY_SECRET .. "\nregion_id = cn-hongkong\n")
+      assert.are.equal("cn-hongkong", region_of("--profile ini", { ALIBABA_CLOUD_CREDENTIALS_FILE = ini }))
+    end)
+
+    it("comes from --region, else the environment, else the profile", function()
+      local both = { ALIBABA_CLOUD_REGION_ID = "cn-shenzhen" }
+      assert.are.equal("cn-qingdao", region_of("--profile other --region cn-qingdao", both))
+      assert.are.equal("cn-shenzhen", region_of("--profile other", both))
+      assert.are.equal("cn-zhangjiakou", region_of("--profile other",
+        { ALICLOUD_REGION_ID = "cn-zhangjiakou" }))
+      assert.are.equal("cn-wulanchabu", region_of("--profile other",
+        { ALIBABACLOUD_REGION_ID = "cn-wulanchabu", ALICLOUD_REGION_ID = "cn-zhangjiakou" }))
+    end)
+
+    it("is refused before anything is sent when it is no region id, wherever it came from", function()
+      for _, case in ipairs({
+        { "--region 'cn-x/../y'", nil, "%-%-region" },
+        { "", { ALIBABA_CLOUD_REGION_ID = "cn-hangzhou.evil" }, "%$ALIBABA_CLOUD_REGION_ID" },
+        { "--profile odd", nil, "the profile's region_id" },
+      }) do
+        local vars = { HOME = home }
+        for k, x in pairs(case[2] or {}) do vars[k] = x end
+        local out, err, code = run("ecs DescribeRegions " .. case[1] .. " " .. at_fake(), vars)
+        assert.are.equal(2, code, err)
+        assert.are.equal("", out)
+        assert.matches("is not a region id", err)
+        assert.matches(case[3], err)
+      end
+      local _, err, code = run("ecs DescribeRegions --region= " .. at_fake())
+      assert.are.equal(2, code)
+      assert.matches("%-%-region needs a value", err)
+      assert.are.equal(0, server:stats().requests)
+    end)
   end)
 
   describe("--all-pages", function()
@@ -279,6 +460,17 @@ describe("command line", function()
       assert.are.equal(12, #lines(out))
       local last = err:match("([^\r]*)\n$")
       assert.matches("^%[#+%] 12/12 done, 0 failed, [%d%.]+ calls/s, ETA 0:00", last)
+    end)
+
+    it("refuses a file it cannot read, a directory too, before sending anything", function()
+      for _, path in ipairs({ "/nonexistent/calls.jsonl", "spec" }) do
+        local out, err, code = run("ecs DescribeRegions --bulk " .. path .. " " .. at_fake())
+        assert.are.equal(2, code, err)
+        assert.are.equal("", out)
+        assert.matches("^alicloud: cannot read " .. path:gsub("%p", "%%%0") .. ": %S", err)
+        assert.is_nil(err:find("traceback", 1, true))
+      end
+      assert.are.equal(0, server:stats().requests)
     end)
 
     it("reads standard input with --bulk -", function()

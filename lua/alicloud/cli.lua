@@ -4,8 +4,10 @@
 local alicloud = require("alicloud")
 local compat = require("alicloud.compat")
 local errors = require("alicloud.errors")
+local kit = require("alicloud.credentials.provider_kit")
 local json = require("alicloud.json")
 local params = require("alicloud.cli_params")
+local profile = require("alicloud.credentials.profile")
 
 local M = {}
 
@@ -16,14 +18,17 @@ usage: alicloud <product> <Action> [--Name value ...] [options]
 
 Parameters: --Name value or --Name=value; a list, struct or map parameter takes JSON
 (--InstanceId '["i-1","i-2"]') or numbered names (--Tag.1.Key k --Tag.1.Value v); other
-values are sent as typed.
+values are sent as typed. A name without a capital (--page_size) is a parameter when the
+action lists it and is not one of the options below; give one that is in a --bulk line.
 
 options:
-  --region R                 region (default: $ALIBABA_CLOUD_REGION_ID or cn-hangzhou)
+  --region R                 region (default: $ALIBABA_CLOUD_REGION_ID, else the profile's
+                             region_id, else cn-hangzhou)
   --endpoint HOST[:PORT]     send to this host instead of the product's endpoint
   --scheme http|https        (default https)
-  --profile P                credentials from this profile of ~/.aliyun/config.json or
-                             ~/.alibabacloud/credentials (default: the default chain)
+  --profile P                credentials and region_id from profile P of ~/.aliyun/config.json
+                             or ~/.alibabacloud/credentials (default: the credentials chain,
+                             and the region_id of $ALIBABA_CLOUD_PROFILE or the file's default)
   --signature-version v1|v3  (default: the product's)
   --all-pages                every item of a paged action, one JSON line each
   --bulk FILE                one parameter object (JSON) per line of FILE ("-": stdin); writes
@@ -31,6 +36,7 @@ options:
   --concurrency N            calls in flight in bulk mode (default 10)
   --rate R                   at most R calls per second (any mode)
   --progress                 a progress bar on stderr in bulk mode (default: when a terminal)
+  --version                  the module's version and the Lua running it
 
 Exit status: 0 on success; 1 when a call (or a bulk line) failed; 2 on a usage error;
 130 when a bulk run was interrupted (SIGINT): what was done is printed first.
@@ -39,7 +45,15 @@ Exit status: 0 on success; 1 when a call (or a bulk line) failed; 2 on a usage e
 -- Options that take a value, and flags.
 local VALUED = { region = true, endpoint = true, scheme = true, profile = true,
   ["signature-version"] = true, bulk = true, concurrency = true, rate = true }
-local FLAGS = { ["all-pages"] = true, progress = true, help = true }
+local FLAGS = { ["all-pages"] = true, progress = true, help = true, version = true }
+
+-- Does the action's schema list parameter `name` (or the first segment of a dotted one)? For the
+-- names that do not start with a capital (ROA's task_id, page_size): they read like options.
+local function listed(product, action, name)
+  if not (product and action) then return false end
+  local ok, schema = pcall(params.schema, product, action)
+  return ok and schema ~= nil and (schema[name] or schema[name:match("^[^%.]+")]) ~= nil
+end
 
 --- Parses argv into { product, action, params (strings by dotted name, in order), options };
 -- returns nil and a message on a usage error.
@@ -54,7 +68,8 @@ function M.parse(argv)
     if not name then name = a:match("^%-%-(.+)$") end
     if not name then
       positional[#positional + 1] = a
-    elseif name:match("^%u") then -- a parameter
+    elseif name:match("^%u") or (not FLAGS[name] and not VALUED[name]
+        and listed(positional[1], positional[2], name)) then -- a parameter
       local v = inline
       if v == nil then
         i = i + 1
@@ -73,6 +88,7 @@ function M.parse(argv)
         v = argv[i]
         if v == nil then return nil, "--" .. name .. " needs a value" end
       end
+      if v == "" then return nil, "--" .. name .. " needs a value" end
       o.opt[name] = v
     else
       return nil, "unknown option --" .. name
@@ -103,11 +119,64 @@ function M.parse(argv)
   return o
 end
 
+-- The region variables the aliyun CLI reads, in its order (less its bare REGION_ID and REGION).
+local REGION_VARS = { "ALIBABA_CLOUD_REGION_ID", "ALIBABACLOUD_REGION_ID", "ALICLOUD_REGION_ID" }
+
+local function nonempty(v)
+  if type(v) == "string" and v ~= "" then return v end
+  return nil
+end
+
+--- The region_id of profile `name` (else $ALIBABA_CLOUD_PROFILE, else the file's default one),
+-- found the way credentials.from_profile finds the profile: the aliyun CLI's config.json when
+-- it has the profile, else the INI file. nil when there is none; a broken file is from_profile's
+-- to report, so it gives nil here.
+function M.profile_region(name, getenv)
+  getenv = getenv or os.getenv
+  local function var(k) return nonempty(getenv(k)) end
+  name = nonempty(name) or var("ALIBABA_CLOUD_PROFILE")
+  local home = var("HOME") or var("USERPROFILE")
+  if home and var("ALIBABA_CLOUD_CLI_PROFILE_DISABLED") ~= "true" then
+    local text = kit.read_file(home .. "/.aliyun/config.json")
+    local conf = text and json.decode(text)
+    if type(conf) == "table" and type(conf.profiles) == "table" then
+      local want = name or nonempty(conf.current)
+      for _, p in ipairs(conf.profiles) do
+        if type(p) == "table" and p.name == want then return nonempty(p.region_id) end
+      end
+    end
+  end
+  local path = var("ALIBABA_CLOUD_CREDENTIALS_FILE")
+    or (home and home .. "/.alibabacloud/credentials")
+  local text = path and kit.read_file(path)
+  local section = text and profile.parse_ini(text)[name or "default"]
+  return section and nonempty(section.region_id)
+end
+
+--- The region for parsed options and where it came from: --region, else the environment, else
+-- the profile's region_id, else cn-hangzhou. Flag over environment over file, as the README says.
+function M.region(o, getenv)
+  getenv = getenv or os.getenv
+  if o.opt.region then return o.opt.region, "--region" end
+  for _, k in ipairs(REGION_VARS) do
+    local r = nonempty(getenv(k))
+    if r then return r, "$" .. k end
+  end
+  local r = M.profile_region(o.opt.profile, getenv)
+  if r then return r, "the profile's region_id" end
+  return "cn-hangzhou", "the default"
+end
+
 --- The client for parsed options; raises (a usage error) on an unknown product.
 function M.client(o)
   local opt = o.opt
+  local region, from = M.region(o)
+  -- it becomes part of a host name: refuse what would send the call somewhere odd
+  if not region:match("^[%w][%w%-]*$") then
+    error(string.format("region '%s' (%s) is not a region id such as cn-hangzhou", region, from), 0)
+  end
   local copts = {
-    region = opt.region or os.getenv("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou",
+    region = region,
     endpoint = opt.endpoint,
     scheme = opt.scheme,
     signature_version = opt["signature-version"],
@@ -163,13 +232,11 @@ local function single(client, o, p)
 end
 
 local function all_pages(client, o, p)
-  local n = 0
   for item, err in client:items(o.action, p) do
     if not item then
       write_error(err)
       return 1
     end
-    n = n + 1
     io.stdout:write(json.encode(item), "\n")
   end
   return 0
@@ -183,6 +250,11 @@ function M.main(argv)
     return 2
   end
   if o.opt.help then return help(o) end
+  if o.opt.version then -- which Lua bin/alicloud picked, for a bug report
+    local jit = rawget(_G, "jit")
+    io.stdout:write("alicloud ", alicloud.VERSION, " (", jit and jit.version or _VERSION, ")\n")
+    return 0
+  end
   if not o.product or not o.action then
     io.stderr:write(M.USAGE)
     return 2

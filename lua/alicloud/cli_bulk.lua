@@ -54,10 +54,17 @@ end
 function M.run(client, o)
   local opt = o.opt
   local path = opt.bulk
-  local f = path == "-" and io.stdin or io.open(path, "r")
-  if not f then
-    io.stderr:write("alicloud: cannot read ", path, "\n")
-    return 2
+  local f = io.stdin
+  if path ~= "-" then
+    local oerr
+    f, oerr = io.open(path, "r")
+    -- a directory opens, then fails to read: find out now, not as an empty file or a traceback
+    if f then oerr = select(2, f:read(0)) end
+    if oerr then
+      if f then f:close() end
+      io.stderr:write("alicloud: cannot read ", path, ": ", (tostring(oerr):gsub("^.*: ", "")), "\n")
+      return 2
+    end
   end
   -- parameters given on the command line apply to every line (a line's own win)
   local base, berr = params.build(o.product, o.action, o.names, o.values)
