@@ -5,3 +5,4 @@ max_line_length = 110
 exclude_files = { "lua/alicloud/catalogue/*" }
 files["spec"] = { std = "min+busted" }
 files["bench"] = { std = "lua54" } -- the benchmarks measure the 5.4 build
+files["tools"] = { std = "lua54" } -- the Makefile runs the tools with lua5.4

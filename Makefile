@@ -105,7 +105,7 @@ deps:
 
 # luacheck's std (see .luacheckrc) catches 5.3+ library calls; luac5.1 catches 5.3+ syntax.
 lint:
-	luacheck -q lua spec examples bench bin/alicloud
+	luacheck -q lua spec examples bench tools bin/alicloud
 	@for f in $$(find lua spec examples -name '*.lua') bin/alicloud; do luac5.1 -p "$$f" || exit 1; done
 
 # spec/nginx_spec.lua starts nginx, whose Lua module loads the LuaJIT build, whatever LUA is.
