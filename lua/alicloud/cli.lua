@@ -4,7 +4,6 @@
 local alicloud = require("alicloud")
 local compat = require("alicloud.compat")
 local errors = require("alicloud.errors")
-local kit = require("alicloud.credentials.provider_kit")
 local json = require("alicloud.json")
 local params = require("alicloud.cli_params")
 local profile = require("alicloud.credentials.profile")
@@ -128,29 +127,9 @@ local function nonempty(v)
 end
 
 --- The region_id of profile `name` (else $ALIBABA_CLOUD_PROFILE, else the file's default one),
--- found the way credentials.from_profile finds the profile: the aliyun CLI's config.json when
--- it has the profile, else the INI file. nil when there is none; a broken file is from_profile's
--- to report, so it gives nil here.
+-- the profile credentials.from_profile would take. nil when there is none.
 function M.profile_region(name, getenv)
-  getenv = getenv or os.getenv
-  local function var(k) return nonempty(getenv(k)) end
-  name = nonempty(name) or var("ALIBABA_CLOUD_PROFILE")
-  local home = var("HOME") or var("USERPROFILE")
-  if home and var("ALIBABA_CLOUD_CLI_PROFILE_DISABLED") ~= "true" then
-    local text = kit.read_file(home .. "/.aliyun/config.json")
-    local conf = text and json.decode(text)
-    if type(conf) == "table" and type(conf.profiles) == "table" then
-      local want = name or nonempty(conf.current)
-      for _, p in ipairs(conf.profiles) do
-        if type(p) == "table" and p.name == want then return nonempty(p.region_id) end
-      end
-    end
-  end
-  local path = var("ALIBABA_CLOUD_CREDENTIALS_FILE")
-    or (home and home .. "/.alibabacloud/credentials")
-  local text = path and kit.read_file(path)
-  local section = text and profile.parse_ini(text)[name or "default"]
-  return section and nonempty(section.region_id)
+  return profile.region_id({ profile = nonempty(name), env = getenv })
 end
 
 --- The region for parsed options and where it came from: --region, else the environment, else

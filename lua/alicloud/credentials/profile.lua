@@ -53,7 +53,8 @@ end
 
 --- opts: path (ALIBABA_CLOUD_CREDENTIALS_FILE, ~/.alibabacloud/credentials), profile
 -- (ALIBABA_CLOUD_PROFILE, "default"), plus kit.COMMON for the providers it builds.
-function M.ini(opts)
+-- The INI file's section for opts, its path and name; or nil, why, absent (as providers say).
+local function ini_section(opts)
   local getenv = kit.getenv(opts)
   local path = opts.path or getenv("ALIBABA_CLOUD_CREDENTIALS_FILE")
   if not path then
@@ -66,6 +67,12 @@ function M.ini(opts)
   local name = opts.profile or getenv("ALIBABA_CLOUD_PROFILE") or "default"
   local s = M.parse_ini(text)[name]
   if not s then return nil, string.format("%s has no [%s] section", path, name), true end
+  return s, path, name
+end
+
+function M.ini(opts)
+  local s, path, name = ini_section(opts)
+  if not s then return nil, path, name end
   local where = string.format("%s [%s]: ", path, name)
   local kind = val(s, "type")
   local inner, why
@@ -139,7 +146,8 @@ end
 
 --- opts: path (~/.aliyun/config.json), profile (ALIBABA_CLOUD_PROFILE, else the file's
 -- "current"), plus kit.COMMON. Off when ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true.
-function M.cli(opts)
+-- The CLI config for opts, its path and the profile's name; or nil, why, absent.
+local function cli_config(opts)
   local getenv = kit.getenv(opts)
   local path = opts.path
   if not path then
@@ -158,9 +166,25 @@ function M.cli(opts)
   end
   local name = opts.profile or getenv("ALIBABA_CLOUD_PROFILE") or val(conf, "current")
   if not name then return nil, path .. ": no profile given and no \"current\" one", false end
+  return conf, path, name
+end
+
+function M.cli(opts)
+  local conf, path, name = cli_config(opts)
+  if not conf then return nil, path, name end
   local inner, why, absent = cli_provider(conf, name, opts, 0)
   if not inner then return nil, path .. ": " .. why, absent end
   return kit.wrap("cli_profile", inner)
+end
+
+--- The region_id of the profile from_profile (opts: profile, env, home) finds without a path:
+-- the CLI config's when it has the profile, else the INI file's section; nil when none.
+function M.region_id(opts)
+  local conf, _, name = cli_config(opts)
+  local p = conf and find(conf, name)
+  if p then return val(p, "region_id") end
+  local s = ini_section(opts)
+  return s and val(s, "region_id")
 end
 
 return M
