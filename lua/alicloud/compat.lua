@@ -82,4 +82,19 @@ M.yield_across_pcall = jit ~= nil or _VERSION ~= "Lua 5.1" -- luacheck: ignore 1
 -- and dropping the last reference frees it.
 M.close_coroutine = coroutine.close or function() return true end -- luacheck: ignore 143
 
+--- package.searchpath(name, path) where Lua 5.1 lacks it (LuaJIT has it): the first file on
+-- `path` that module `name` maps to and that opens, as 5.1's own loader finds it; or nil.
+M.searchpath = rawget(package, "searchpath") or function(name, path)
+  local file = name:gsub("%.", (package.config or "/"):sub(1, 1))
+  for template in path:gmatch("[^;]+") do
+    local candidate = template:gsub("%?", file)
+    local f = io.open(candidate, "rb")
+    if f then
+      f:close()
+      return candidate
+    end
+  end
+  return nil
+end
+
 return M

@@ -24,26 +24,11 @@ local data = {}   -- name -> its generated file: { text = the file } or { list =
 local parsed = {} -- name -> { [action] = action table }, each parsed on its first lookup
 local shared = {} -- name -> its shared tokens, split on the first parse
 
--- package.searchpath where Lua 5.1 lacks it (LuaJIT has it): the file a module name maps to
--- on a path, as 5.1's own loader finds it.
-local searchpath = rawget(package, "searchpath") or function(name, path)
-  local file = name:gsub("%.", (package.config or "/"):sub(1, 1))
-  for template in path:gmatch("[^;]+") do
-    local candidate = template:gsub("%?", file)
-    local f = io.open(candidate, "rb")
-    if f then
-      f:close()
-      return candidate
-    end
-  end
-  return nil
-end
-
 -- A generated file's text when it is found on package.path, else nil (a custom loader):
 -- reading a file takes microseconds, compiling it ~60 instructions a byte (the Lua lexer
 -- copies long strings; the index: 4.6 M instructions, read and one product: 0.5 M).
 local function read_module(name)
-  local path = searchpath(name, package.path)
+  local path = compat.searchpath(name, package.path)
   local f = path and io.open(path, "rb")
   if not f then return nil end
   local text = f:read("*a")
