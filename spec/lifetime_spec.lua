@@ -20,6 +20,19 @@ local function child_command(script)
   return prefix .. lua .. " " .. path .. " 2>&1", path
 end
 
+-- A child script: `body` after the lines that load this checkout's alicloud and make `ecs`, a
+-- client of the fake cloud `server`.
+local function with_client(server, body)
+  return string.format([[
+    package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
+    package.cpath = %q .. package.cpath
+    local alicloud = require("alicloud")
+    local ecs = alicloud.client("ecs", { region = "cn-hangzhou", endpoint = %q, scheme = "http",
+      credential = alicloud.credentials.access_key(%q, %q) })
+]], package.cpath:match("^[^;]*;") or "", server.endpoint, env.fake.ACCESS_KEY_ID,
+    env.fake.ACCESS_KEY_SECRET) .. body
+end
+
 describe("lifetime", function()
   local server
 
@@ -67,12 +80,7 @@ describe("lifetime", function()
 
   it("lua_close with calls queued and in flight exits cleanly and promptly", function()
     server:config{ delay = 30 }
-    local cmd, path = child_command(string.format([[
-      package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
-      package.cpath = %q .. package.cpath
-      local alicloud = require("alicloud")
-      local ecs = alicloud.client("ecs", { region = "cn-hangzhou", endpoint = %q, scheme = "http",
-        credential = alicloud.credentials.access_key(%q, %q) })
+    local cmd, path = child_command(with_client(server, [[
       ecs:enable_async(3, 100)
       for _ = 1, 30 do ecs:DescribeRegionsAsync({}, function() print("callback ran") end) end
       local t0 = os.time()
@@ -80,8 +88,7 @@ describe("lifetime", function()
       io.write("closing\n")
       -- the script ends: the interpreter's lua_close runs the finalizers, which must stop and
       -- join the workers (os.exit(0, true) would too, but not on 5.1)
-    ]], package.cpath:match("^[^;]*;") or "", server.endpoint, env.fake.ACCESS_KEY_ID,
-      env.fake.ACCESS_KEY_SECRET))
+    ]]))
     local t0 = env.now()
     local out, ok, how, code = proc.read(cmd)
     os.remove(path)
@@ -96,12 +103,7 @@ describe("lifetime", function()
     -- exit() runs OpenSSL's and libcurl's clean-ups while the state (and its pools) stay
     -- open: unless the core stops the threads first, threads signing and sending calls crash
     -- in freed state. The race is timing-dependent, so several children try it.
-    local cmd, path = child_command(string.format([[
-      package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
-      package.cpath = %q .. package.cpath
-      local alicloud = require("alicloud")
-      local ecs = alicloud.client("ecs", { region = "cn-hangzhou", endpoint = %q, scheme = "http",
-        credential = alicloud.credentials.access_key(%q, %q) })
+    local cmd, path = child_command(with_client(server, [[
       ecs:enable_async(8, 5000)
       for _ = 1, 4000 do ecs:DescribeRegionsAsync({}, function() end) end
       local t0 = os.clock()
@@ -109,8 +111,7 @@ describe("lifetime", function()
       io.write("exiting\n")
       io.stdout:flush()
       os.exit(0)
-    ]], package.cpath:match("^[^;]*;") or "", server.endpoint, env.fake.ACCESS_KEY_ID,
-      env.fake.ACCESS_KEY_SECRET))
+    ]]))
     local t0 = env.now()
     for run = 1, 6 do
       local out, ok, how, code = proc.read(cmd)
